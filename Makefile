@@ -1,0 +1,90 @@
+# capsuled: a Gemini and Gopher capsule server.
+#
+#   make run     install missing Debian packages, build, serve capsule/
+#   make check   install missing Debian packages, build, run every test,
+#                then build again with ASan+UBSan (clang) and run them again
+#
+# Objects go to $(BUILD) (build/, or build-san/ for the sanitizer build).
+
+PKGS		:= openssl yaml-0.1 md4c libevent
+CC		?= cc
+BUILD		?= build
+SAN		?= 0
+
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
+		   $(PKG_CFLAGS) -MMD -MP
+LDLIBS		+= $(PKG_LIBS)
+
+ifeq ($(SAN),1)
+BUILD		:= build-san
+CC		:= clang
+CFLAGS		+= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+LDFLAGS		+= -fsanitize=address,undefined
+endif
+
+SRC		:= $(wildcard src/*.c)
+# LIBSRC can be narrowed on the command line to build one module alone.
+LIBSRC		:= $(filter-out src/main.c,$(SRC))
+LIBOBJ		:= $(LIBSRC:src/%.c=$(BUILD)/obj/%.o)
+UNITSRC		:= $(wildcard tests/unit/test_*.c)
+UNITBIN		:= $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZSRC		:= $(wildcard tests/fuzz/fuzz_*.c)
+REPLAYBIN	:= $(FUZZSRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
+CLIENTSRC	:= $(wildcard tests/client/*.c)
+CLIENTBIN	:= $(CLIENTSRC:tests/client/%.c=$(BUILD)/tests/%)
+
+CONFIG		?= capsuled.yaml
+
+.PHONY: all run check test deps clean
+.SUFFIXES:
+
+all: $(BUILD)/capsuled
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/capsuled -f -c $(CONFIG)
+
+check: deps
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory SAN=1 test
+
+# The test programs and the server, then the runner over all of them.
+test: $(BUILD)/capsuled $(UNITBIN) $(REPLAYBIN) $(CLIENTBIN)
+	@sh tests/run.sh $(BUILD)
+
+$(BUILD)/libcapsuled.a: $(LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/capsuled: $(BUILD)/obj/main.o $(BUILD)/libcapsuled.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcapsuled.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+    $(BUILD)/libcapsuled.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/client/%.c $(BUILD)/libcapsuled.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)

@@ -1,0 +1,89 @@
+/*
+ * buf: borrowed byte views (struct span) and owned, growable byte buffers
+ * with a hard ceiling (struct buf).  Every parser in capsuled takes spans;
+ * every renderer appends to a buf whose ceiling bounds what an untrusted
+ * input can make us allocate.
+ */
+#ifndef CAPSULED_BUF_H
+#define CAPSULED_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A borrowed view of n bytes at p.  Never freed, never NUL-terminated. */
+struct span {
+	const char	*p;
+	size_t		 n;
+};
+
+/* An owned buffer: len bytes used of cap allocated; appends past max fail. */
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	size_t	 max;
+};
+
+/* Make a span of a NUL-terminated string (for constants, never wire bytes). */
+struct span	span_cstr(const char *s);
+
+/* Make a span of n bytes at p. */
+struct span	span_make(const char *p, size_t n);
+
+/* True when the span holds exactly the bytes of the C string s. */
+bool		span_eq_cstr(struct span s, const char *cs);
+
+/* Like span_eq_cstr, ignoring ASCII case. */
+bool		span_caseeq_cstr(struct span s, const char *cs);
+
+/* True when s begins with the C string prefix. */
+bool		span_starts_with(struct span s, const char *prefix);
+
+/* Index of the first byte c in s, or -1. */
+long		span_index(struct span s, char c);
+
+/* Prepare an empty buffer that will never grow past max bytes. */
+void		buf_init(struct buf *b, size_t max);
+
+/* Release the buffer's memory and leave it empty (safe to call twice). */
+void		buf_free(struct buf *b);
+
+/* Forget the contents but keep the memory for reuse. */
+void		buf_reset(struct buf *b);
+
+/* Append n bytes; 0 on success, -1 when over max or out of memory. */
+int		buf_append(struct buf *b, const void *p, size_t n);
+
+/* Append one byte; 0 or -1 as buf_append. */
+int		buf_putc(struct buf *b, char c);
+
+/* Append a C string (constants and our own text, never wire bytes). */
+int		buf_puts(struct buf *b, const char *s);
+
+/* Append a span. */
+int		buf_append_span(struct buf *b, struct span s);
+
+/* Append printf-formatted text; 0 or -1. */
+int		buf_printf(struct buf *b, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Make sure n more bytes fit without reallocating; 0 or -1. */
+int		buf_reserve(struct buf *b, size_t n);
+
+/*
+ * Return the contents NUL-terminated (the NUL is not counted in len), or
+ * NULL when the terminator does not fit.  The pointer stays owned by b.
+ */
+const char	*buf_cstr(struct buf *b);
+
+/* The contents as a span (valid until the next append). */
+struct span	buf_span(const struct buf *b);
+
+/*
+ * Move the contents out: the caller owns the returned pointer (free()) and
+ * b is left empty with the same max.  *len gets the length; the result is
+ * NUL-terminated.  NULL when out of memory (b is then unchanged).
+ */
+char		*buf_take(struct buf *b, size_t *len);
+
+#endif

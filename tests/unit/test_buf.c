@@ -1,0 +1,93 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "check.h"
+#include "mem.h"
+
+static void
+test_append_within_max(void)
+{
+	struct buf	b;
+
+	buf_init(&b, 8);
+	CHECK_INT(0, buf_puts(&b, "abcd"));
+	CHECK_INT(0, buf_append(&b, "efgh", 4));
+	CHECK_MEM("abcdefgh", b.p, b.len);
+	CHECK_INT(-1, buf_putc(&b, 'i'));
+	CHECK_INT(8, b.len);
+	CHECK_STR("abcdefgh", buf_cstr(&b));
+	buf_free(&b);
+}
+
+static void
+test_printf_and_take(void)
+{
+	struct buf	 b;
+	char		*p;
+	size_t		 n;
+
+	buf_init(&b, 100);
+	CHECK_INT(0, buf_printf(&b, "%d %s", 20, "text/gemini"));
+	p = buf_take(&b, &n);
+	CHECK_STR("20 text/gemini", p);
+	CHECK_INT(14, n);
+	CHECK_INT(0, b.len);
+	CHECK(b.p == NULL);
+	CHECK_INT(-1, buf_printf(&b, "%0200d", 1));
+	free(p);
+	buf_free(&b);
+}
+
+static void
+test_growth_is_geometric(void)
+{
+	struct buf	b;
+	int		i, fails = 0;
+
+	buf_init(&b, 1 << 20);
+	for (i = 0; i < 100000; i++)
+		fails += buf_putc(&b, 'x') != 0;
+	CHECK_INT(0, fails);
+	CHECK_INT(100000, b.len);
+	CHECK(b.cap <= (1 << 20) + 1);
+	buf_free(&b);
+}
+
+static void
+test_allocation_failure_leaves_buffer_intact(void)
+{
+	struct buf	b;
+
+	buf_init(&b, 1000);
+	CHECK_INT(0, buf_puts(&b, "keep"));
+	mem_fail_after(1, 1);
+	CHECK_INT(-1, buf_append(&b, "x", 200));
+	mem_fail_after(0, 0);
+	CHECK_MEM("keep", b.p, b.len);
+	buf_free(&b);
+}
+
+static void
+test_spans(void)
+{
+	struct span	s = span_make("Gemini://x", 10);
+
+	CHECK(span_caseeq_cstr(span_make(s.p, 6), "gemini"));
+	CHECK(!span_eq_cstr(span_make(s.p, 6), "gemini"));
+	CHECK(span_starts_with(s, "Gem"));
+	CHECK_INT(6, span_index(s, ':'));
+	CHECK_INT(-1, span_index(s, '#'));
+	CHECK_INT(-1, span_index(span_make(NULL, 0), '#'));
+}
+
+int
+main(void)
+{
+	RUN(test_append_within_max);
+	RUN(test_printf_and_take);
+	RUN(test_growth_is_geometric);
+	RUN(test_allocation_failure_leaves_buffer_intact);
+	RUN(test_spans);
+	return CHECK_SUMMARY();
+}
