@@ -69,10 +69,11 @@ struct gemini_request {
  * fills req, or a status (GEMINI_BAD_REQUEST, GEMINI_PROXY_REFUSED) and
  * sets *reason to a static sentence for the response meta and the log.
  * The order of checks: no NUL; CRLF present and the URL within
- * GEMINI_URL_MAX; not empty; absolute URL; scheme gemini (else 53); no
- * userinfo; no fragment; host is one of ours (else 53); port is ours (else
- * 53); the path decodes (valid %XX, no %00) and does not climb above the
- * root (59).
+ * GEMINI_URL_MAX; not empty; no space or control byte; a well-formed,
+ * absolute URL; scheme gemini (else 53); no userinfo; no fragment; a host
+ * is named; the host is one of ours (else 53); the port, when named, is
+ * ours (else 53); the path decodes (valid %XX, no %00) and does not climb
+ * above the root (59).  A decoded %2F is an ordinary '/'.
  */
 int	gemini_parse_request(struct span line, const struct gemini_policy *pol,
 	    struct gemini_request *req, const char **reason);
