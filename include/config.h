@@ -15,10 +15,40 @@
 /* Longest config file we read. */
 #define CONFIG_FILE_MAX		(1024 * 1024)
 
-/* One listening address: host (IPv4, IPv6 without brackets, or a name). */
+/* Deepest nesting of YAML mappings and lists accepted (the schema uses 4). */
+#define CONFIG_DEPTH_MAX	8
+
+/* Errors one load reports before it stops reading. */
+#define CONFIG_ERRORS_MAX	10
+
+/* Most entries in aliases and in each listen list. */
+#define CONFIG_LIST_MAX		64
+
+/* Most workers; 0 means one per online CPU. */
+#define CONFIG_WORKERS_MAX	64
+
+/* Range of every timeout, in seconds. */
+#define CONFIG_TIMEOUT_MIN	1
+#define CONFIG_TIMEOUT_MAX	3600
+
+/* Most connections one worker may hold. */
+#define CONFIG_CONNECTIONS_MAX	100000
+
+/* The Gemini listener a config file without gemini.listen gets. */
+#define CONFIG_GEMINI_LISTEN	"*:1965"
+
+/* Where certificates live when tls.certdir is not set. */
+#define CONFIG_CERTDIR		"certs"
+
+/*
+ * One listening address: host is an IPv4 address, an IPv6 address without
+ * brackets or a name, or NULL for "*" (every address, as getaddrinfo's
+ * AI_PASSIVE gives them).  Port 0 asks the kernel for a free port.
+ */
 struct config_listen {
 	char		*host;
 	unsigned short	 port;
+	bool		 proxy_protocol; /* a PROXY v1/v2 header comes first */
 };
 
 /* One served name: its hostname, the names it also answers to, content. */
@@ -45,23 +75,31 @@ struct config_log {
 };
 
 struct config {
-	char			*file;		/* where it was read from, or NULL */
+	char			*file;		/* where it was read, or NULL */
 	struct config_vhost	*vhosts;	/* vhosts[0] is the default */
 	size_t			 nvhosts;
 	struct config_listen	*gemini;	/* Gemini listeners */
 	size_t			 ngemini;
-	struct config_listen	*gopher;	/* Gopher listeners (may be none) */
+	struct config_listen	*gopher;	/* Gopher listeners, or none */
 	size_t			 ngopher;
-	char			*gopher_hostname; /* public name in menus; NULL = vhosts[0] */
-	unsigned short		 gopher_port;	/* public port in menus; 0 = first listener */
-	unsigned short		 gemini_port;	/* public port checked in URLs; 0 = first listener */
-	char			*certdir;	/* where missing certificates are generated */
+	/* Public name in menus; config_finish copies vhosts[0]'s when NULL. */
+	char			*gopher_hostname;
+	/*
+	 * Public ports: gopher_port is written in menus, gemini_port checked
+	 * in request URLs.  config_finish fills a 0 from the first listener
+	 * (gopher_port from gemini_port when there is no Gopher listener);
+	 * one still 0 then names a port-0 listener, known after binding.
+	 */
+	unsigned short		 gopher_port;
+	unsigned short		 gemini_port;
+	/* Where missing certificates are generated; NULL = CONFIG_CERTDIR. */
+	char			*certdir;
 	int			 workers;	/* 0 = one per online CPU */
 	struct config_log	 access_log;
 	struct config_log	 error_log;
 	bool			 debug;		/* log at debug level */
-	char			*user;		/* drop to this user when started as root */
-	char			*chroot;	/* chroot workers here (optional) */
+	char			*user;		/* drop to this user as root */
+	char			*chroot;	/* chroot workers, or NULL */
 	unsigned int		 handshake_timeout;	/* seconds */
 	unsigned int		 request_timeout;	/* seconds */
 	unsigned int		 write_timeout;		/* seconds */
@@ -69,23 +107,75 @@ struct config {
 };
 
 /*
- * Fill cfg with the built-in defaults (no vhost yet: the caller or
- * config_load adds it).  Every pointer field is owned by cfg.
+ * Fill cfg with the built-in defaults: no vhost and no listener yet
+ * (config_load, the config_set_ functions and config_finish add them),
+ * both logs to syslog, timeouts 10/10/30 s, 1024 connections per worker.
+ * Every pointer field is owned by cfg.
  */
 void	config_init(struct config *cfg);
 
 /*
  * Read path into cfg (which must come from config_init).  Returns 0, or -1
  * with err holding one or more lines "file:line:col: message" (the
- * position of the offending node) and cfg left as it was.
+ * position of the offending node) and cfg left as it was.  Lines are
+ * separated by '\n', with none after the last.  On success everything cfg
+ * held before is replaced.
  */
 int	config_load(struct config *cfg, const char *path, struct buf *err);
 
 /*
- * Finish a config: give the default vhost its defaults (cert and key under
- * certdir named after the hostname), fill the public ports from the first
- * listeners, and check what needs the whole picture (at least one
- * listener, a root).  Returns 0 or -1 with err set.
+ * What config_load does once the file is in memory: parse text (at most
+ * CONFIG_FILE_MAX bytes) as the config named name (used in messages and
+ * kept in cfg->file).  Returns 0 or -1 as config_load.
+ */
+int	config_load_mem(struct config *cfg, const char *name,
+	    struct span text, struct buf *err);
+
+/*
+ * Parse "ADDRESS:PORT", "[IPv6]:PORT" or "*:PORT" (PORT 0 to 65535) into
+ * out (out->host is allocated, or NULL for "*"; proxy_protocol is false).
+ * Returns 0, or -1 with *reason a static phrase that follows the quoted
+ * address in a message ("has no port").
+ */
+int	config_parse_listen(struct span s, struct config_listen *out,
+	    const char **reason);
+
+/*
+ * Replace the Gemini (gopher false) or Gopher listeners with the one
+ * address addr, as -g and -G do.  Returns 0, or -1 with a message
+ * appended to err and cfg unchanged.
+ */
+int	config_set_listen(struct config *cfg, bool gopher, const char *addr,
+	    struct buf *err);
+
+/* Like config_set_listen, but add addr to the list instead. */
+int	config_add_listen(struct config *cfg, bool gopher, const char *addr,
+	    struct buf *err);
+
+/* Set the default vhost's hostname (-H); 0, or -1 with err set. */
+int	config_set_hostname(struct config *cfg, const char *name,
+	    struct buf *err);
+
+/* Set the default vhost's capsule directory; 0, or -1 with err set. */
+int	config_set_root(struct config *cfg, const char *path,
+	    struct buf *err);
+
+/* Set where missing certificates are generated (-d); 0 or -1. */
+int	config_set_certdir(struct config *cfg, const char *path,
+	    struct buf *err);
+
+/* Set the worker count from its decimal text (-w N); 0 or -1. */
+int	config_set_workers(struct config *cfg, const char *n,
+	    struct buf *err);
+
+/*
+ * Finish a config: create the default vhost when there is none (hostname
+ * "localhost"), give it its defaults (certdir CONFIG_CERTDIR, cert and key
+ * under certdir named after the hostname), fill the public ports and the
+ * Gopher hostname, and check what needs the whole picture (a Gemini
+ * listener, a root, cert and key both set or both derived, no address
+ * used twice, port 0 aside).  Messages read "file: what, and the fix".
+ * Returns 0 or -1 with err set.
  */
 int	config_finish(struct config *cfg, struct buf *err);
 
