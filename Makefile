@@ -13,10 +13,12 @@ SAN		?= 0
 
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# md4c's header carries no version, so capsuled -V takes it from pkg-config.
+MD4C_VERSION	:= $(shell pkg-config --modversion md4c 2>/dev/null)
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
-		   $(PKG_CFLAGS) -MMD -MP
+		   $(PKG_CFLAGS) -DMD4C_VERSION='"$(MD4C_VERSION)"' -MMD -MP
 LDLIBS		+= $(PKG_LIBS)
 
 ifeq ($(SAN),1)
@@ -40,7 +42,7 @@ CLIENTBIN	:= $(CLIENTSRC:tests/client/%.c=$(BUILD)/tests/%)
 
 CONFIG		?= capsuled.yaml
 
-.PHONY: all run check test deps clean
+.PHONY: all run check test deps deps-check clean
 .SUFFIXES:
 
 all: $(BUILD)/capsuled
@@ -48,11 +50,14 @@ all: $(BUILD)/capsuled
 deps:
 	@sh scripts/deps.sh
 
+deps-check:
+	@sh scripts/deps.sh check
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	./$(BUILD)/capsuled -f -c $(CONFIG)
 
-check: deps
+check: deps-check
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory SAN=1 test
 
@@ -73,16 +78,17 @@ $(BUILD)/obj/%.o: src/%.c
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcapsuled.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) \
+	    $(LDLIBS)
 
 $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
     $(BUILD)/libcapsuled.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/client/%.c $(BUILD)/libcapsuled.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -1,0 +1,30 @@
+/*
+ * conn: one client connection from accept to close.  It sniffs the first
+ * byte (a TLS handshake starts with 0x16), drives the non-blocking TLS
+ * handshake, reads the request with a size cap and a deadline, writes the
+ * response, sends close_notify and closes, always with a logged reason.
+ */
+#ifndef CAPSULED_CONN_H
+#define CAPSULED_CONN_H
+
+#include <sys/socket.h>
+
+#include "worker.h"
+
+/* Request bytes read at most: a 1024-byte URL and its CRLF. */
+#define CONN_REQUEST_MAX	(GEMINI_URL_MAX + 2)
+
+/* Bytes read from a file per write when streaming it. */
+#define CONN_CHUNK		16384
+
+/* How long to drain a client's leftovers after our close, in seconds. */
+#define CONN_LINGER_SECONDS	2
+
+/*
+ * Take over an accepted, non-blocking socket.  Returns 0, or -1 when the
+ * connection could not be set up (the socket is then closed).
+ */
+int	conn_start(struct worker *w, int fd, const struct sockaddr *sa,
+	    socklen_t salen, enum worker_proto proto);
+
+#endif

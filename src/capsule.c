@@ -1,0 +1,388 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/openat2.h>
+
+#include "capsule.h"
+#include "mem.h"
+#include "url.h"
+
+/* Longest relative path we look up (a request URL is at most 1024). */
+#define CAPSULE_PATH_MAX	1100
+
+/* Entries shown in a generated listing before it says "and more". */
+#define CAPSULE_LISTING_ENTRIES	4096
+
+struct capsule_mime {
+	const char	*ext;
+	const char	*mime;
+};
+
+static const struct capsule_mime capsule_mimes[] = {
+	{ "gmi",	"text/gemini" },
+	{ "gemini",	"text/gemini" },
+	{ "txt",	"text/plain; charset=utf-8" },
+	{ "md",		"text/markdown; charset=utf-8" },
+	{ "html",	"text/html" },
+	{ "htm",	"text/html" },
+	{ "css",	"text/css" },
+	{ "csv",	"text/csv" },
+	{ "xml",	"application/xml" },
+	{ "atom",	"application/atom+xml" },
+	{ "rss",	"application/rss+xml" },
+	{ "json",	"application/json" },
+	{ "pdf",	"application/pdf" },
+	{ "epub",	"application/epub+zip" },
+	{ "zip",	"application/zip" },
+	{ "gz",		"application/gzip" },
+	{ "tar",	"application/x-tar" },
+	{ "png",	"image/png" },
+	{ "jpg",	"image/jpeg" },
+	{ "jpeg",	"image/jpeg" },
+	{ "gif",	"image/gif" },
+	{ "webp",	"image/webp" },
+	{ "avif",	"image/avif" },
+	{ "svg",	"image/svg+xml" },
+	{ "ico",	"image/vnd.microsoft.icon" },
+	{ "mp3",	"audio/mpeg" },
+	{ "ogg",	"audio/ogg" },
+	{ "opus",	"audio/opus" },
+	{ "flac",	"audio/flac" },
+	{ "wav",	"audio/wav" },
+	{ "mp4",	"video/mp4" },
+	{ "webm",	"video/webm" },
+};
+
+const char *
+capsule_mime_for_name(const char *name)
+{
+	const char	*dot = strrchr(name, '.');
+	size_t		 i;
+
+	if (dot == NULL || dot == name || strchr(dot, '/') != NULL)
+		return "application/octet-stream";
+	for (i = 0; i < sizeof(capsule_mimes) / sizeof(capsule_mimes[0]); i++)
+		if (strcasecmp(dot + 1, capsule_mimes[i].ext) == 0)
+			return capsule_mimes[i].mime;
+	return "application/octet-stream";
+}
+
+bool
+capsule_has_dot_component(const char *path, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (path[i] == '.' && (i == 0 || path[i - 1] == '/'))
+			return true;
+	return false;
+}
+
+int
+capsule_open(struct capsule *c, const char *root, struct buf *err)
+{
+	c->root = NULL;
+	c->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->rootfd == -1) {
+		buf_printf(err, "cannot open capsule root %s: %s", root,
+		    strerror(errno));
+		return -1;
+	}
+	if ((c->root = mem_strdup(root)) == NULL) {
+		close(c->rootfd);
+		c->rootfd = -1;
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+capsule_close(struct capsule *c)
+{
+	if (c->rootfd != -1)
+		close(c->rootfd);
+	c->rootfd = -1;
+	free(c->root);
+	c->root = NULL;
+}
+
+void
+capsule_obj_init(struct capsule_obj *o)
+{
+	o->kind = CAPSULE_NOT_FOUND;
+	o->fd = -1;
+	o->size = 0;
+	o->mime = NULL;
+	buf_init(&o->body, CAPSULE_LISTING_MAX);
+	buf_init(&o->location, CAPSULE_PATH_MAX * 3 + 2);
+}
+
+void
+capsule_obj_free(struct capsule_obj *o)
+{
+	if (o->fd != -1)
+		close(o->fd);
+	o->fd = -1;
+	buf_free(&o->body);
+	buf_free(&o->location);
+}
+
+/*
+ * Where the kernel has openat2, RESOLVE_BENEATH lets an author's symbolic
+ * links work inside the capsule while any way out ("..", an absolute or
+ * escaping link) fails with EXDEV.
+ */
+static int
+capsule_openat2(int dirfd, const char *rel, int flags)
+{
+	struct open_how	how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)flags;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+}
+
+/* Without openat2: walk one component at a time and follow no link. */
+static int
+capsule_walk(int dirfd, const char *rel, int flags)
+{
+	char	 part[CAPSULE_PATH_MAX];
+	const char *p = rel, *slash;
+	int	 fd = dirfd, next;
+	size_t	 n;
+
+	for (;;) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n >= sizeof(part) || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			errno = ENOENT;
+			next = -1;
+		} else {
+			memcpy(part, p, n);
+			part[n] = '\0';
+			next = openat(fd, n ? part : ".", slash ?
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC :
+			    flags | O_NOFOLLOW);
+		}
+		if (fd != dirfd)
+			close(fd);
+		if (next == -1 || slash == NULL)
+			return next;
+		fd = next;
+		p = slash + 1;
+	}
+}
+
+static int
+capsule_openat(int dirfd, const char *rel, int flags)
+{
+	static bool	no_openat2;
+	int		fd;
+
+	if (!no_openat2) {
+		fd = capsule_openat2(dirfd, rel, flags);
+		if (fd != -1 || errno != ENOSYS)
+			return fd;
+		no_openat2 = true;
+	}
+	return capsule_walk(dirfd, rel, flags);
+}
+
+static int
+capsule_name_cmp(const void *a, const void *b)
+{
+	const char	*x = *(const char *const *)a;
+	const char	*y = *(const char *const *)b;
+	bool		 dx = x[strlen(x) - 1] == '/';
+	bool		 dy = y[strlen(y) - 1] == '/';
+
+	/* Directories first, then by name. */
+	if (dx != dy)
+		return dx ? -1 : 1;
+	return strcmp(x, y);
+}
+
+/* Read the entries of dirfd (not consumed) as names, "/" after folders. */
+static int
+capsule_read_dir(int dirfd, char ***names, size_t *count, bool *truncated)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		**v = NULL, **nv, *name;
+	size_t		 n = 0, cap = 0, len;
+	int		 fd;
+
+	*truncated = false;
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, 0) == -1 ||
+		    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			continue;
+		if (n == CAPSULE_LISTING_ENTRIES) {
+			*truncated = true;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((nv = mem_realloc(v, cap * sizeof(*v))) == NULL)
+				goto fail;
+			v = nv;
+		}
+		len = strlen(de->d_name);
+		if ((name = mem_malloc(len + 2)) == NULL)
+			goto fail;
+		memcpy(name, de->d_name, len);
+		name[len] = S_ISDIR(st.st_mode) ? '/' : '\0';
+		name[len + 1] = '\0';
+		v[n++] = name;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), capsule_name_cmp);
+	*names = v;
+	*count = n;
+	return 0;
+fail:
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	closedir(d);
+	return -1;
+}
+
+static int
+capsule_listing(int dirfd, const char *path, size_t path_len,
+    struct buf *out)
+{
+	char	**names = NULL;
+	size_t	  n = 0, i;
+	bool	  truncated;
+	int	  rc = -1;
+
+	if (capsule_read_dir(dirfd, &names, &n, &truncated) == -1)
+		return -1;
+	if (buf_puts(out, "# Index of ") == -1 ||
+	    buf_append(out, path, path_len) == -1 ||
+	    buf_puts(out, "\n\n") == -1)
+		goto out;
+	if (path_len > 1 && buf_puts(out, "=> ../ Parent directory\n") == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (buf_puts(out, "=> ") == -1 ||
+		    url_encode_path(span_cstr(names[i]), out) == -1 ||
+		    buf_putc(out, ' ') == -1 || buf_puts(out, names[i]) == -1 ||
+		    buf_putc(out, '\n') == -1)
+			goto out;
+	}
+	if (n == 0 && buf_puts(out, "This directory is empty.\n") == -1)
+		goto out;
+	if (truncated && buf_puts(out, "\n(More entries not shown.)\n") == -1)
+		goto out;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+static int
+capsule_directory(int dirfd, const char *path, size_t path_len,
+    struct capsule_obj *o)
+{
+	struct stat	st;
+	int		fd;
+
+	if (path[path_len - 1] != '/') {
+		o->kind = CAPSULE_REDIRECT;
+		if (url_encode_path(span_make(path, path_len),
+		    &o->location) == -1 || buf_putc(&o->location, '/') == -1) {
+			o->kind = CAPSULE_ERROR;
+			return -1;
+		}
+		return 0;
+	}
+	fd = openat(dirfd, "index.gmi", O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		o->kind = CAPSULE_FILE;
+		o->fd = fd;
+		o->size = st.st_size;
+		o->mime = "text/gemini";
+		return 0;
+	}
+	if (fd != -1)
+		close(fd);
+	o->kind = CAPSULE_LISTING;
+	o->mime = "text/gemini";
+	if (capsule_listing(dirfd, path, path_len, &o->body) == -1) {
+		o->kind = CAPSULE_ERROR;
+		return -1;
+	}
+	return 0;
+}
+
+int
+capsule_resolve(const struct capsule *c, const char *path, size_t path_len,
+    struct capsule_obj *o)
+{
+	char		 rel[CAPSULE_PATH_MAX];
+	struct stat	 st;
+	size_t		 n;
+	int		 fd, rc;
+
+	o->kind = CAPSULE_NOT_FOUND;
+	if (path_len == 0 || path[0] != '/' || path_len >= sizeof(rel) ||
+	    memchr(path, '\0', path_len) != NULL ||
+	    capsule_has_dot_component(path, path_len))
+		return 0;
+	/* The lookup is relative to the root: drop the leading slash. */
+	n = path_len - 1;
+	memcpy(rel, path + 1, n);
+	while (n > 0 && rel[n - 1] == '/')
+		n--;
+	rel[n] = '\0';
+	if (n == 0)
+		fd = dup(c->rootfd);
+	else
+		fd = capsule_openat(c->rootfd, rel, O_RDONLY | O_NONBLOCK |
+		    O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		o->kind = CAPSULE_ERROR;
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = capsule_directory(fd, path, path_len, o);
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) || path[path_len - 1] == '/') {
+		close(fd);
+		return 0;
+	}
+	o->kind = CAPSULE_FILE;
+	o->fd = fd;
+	o->size = st.st_size;
+	o->mime = capsule_mime_for_name(rel);
+	return 0;
+}

@@ -1,0 +1,258 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+
+const char *
+tls_error_string(void)
+{
+	static char	text[256];
+	unsigned long	e = ERR_get_error();
+
+	if (e == 0)
+		return "unknown TLS error";
+	ERR_error_string_n(e, text, sizeof(text));
+	ERR_clear_error();
+	return text;
+}
+
+/* Create the parent directory of path if it does not exist (one level). */
+static int
+tls_make_parent(const char *path, struct buf *err)
+{
+	char	dir[4096];
+	char	*slash;
+
+	if (strlen(path) >= sizeof(dir)) {
+		buf_printf(err, "%s: path too long", path);
+		return -1;
+	}
+	strcpy(dir, path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		buf_printf(err, "cannot create certificate directory %s: %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static EVP_PKEY *
+tls_make_key(void)
+{
+	return EVP_EC_gen("P-256");
+}
+
+static int
+tls_add_san(X509 *x, const char *hostname)
+{
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
+	char		 value[600];
+	int		 rc;
+
+	/* An IP address must go in as IP:, a name as DNS:, or clients balk. */
+	if (strspn(hostname, "0123456789.") == strlen(hostname) ||
+	    strchr(hostname, ':') != NULL)
+		snprintf(value, sizeof(value), "IP:%s", hostname);
+	else
+		snprintf(value, sizeof(value), "DNS:%s", hostname);
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, value);
+	if (ext == NULL)
+		return -1;
+	rc = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return rc == 1 ? 0 : -1;
+}
+
+static X509 *
+tls_make_cert(EVP_PKEY *pkey, const char *hostname)
+{
+	X509		*x;
+	X509_NAME	*name;
+	unsigned char	 serial[16];
+	BIGNUM		*bn = NULL;
+
+	if ((x = X509_new()) == NULL)
+		return NULL;
+	if (X509_set_version(x, 2) != 1)
+		goto fail;
+	if (RAND_bytes(serial, sizeof(serial)) != 1)
+		goto fail;
+	serial[0] &= 0x7f;
+	if ((bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+		goto fail;
+	if (X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), TLS_GENERATED_DAYS, 0,
+	    NULL) == NULL)
+		goto fail;
+	name = X509_get_subject_name(x);
+	if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)hostname, -1, -1, 0) != 1)
+		goto fail;
+	if (X509_set_issuer_name(x, name) != 1 ||
+	    X509_set_pubkey(x, pkey) != 1 || tls_add_san(x, hostname) == -1)
+		goto fail;
+	if (X509_sign(x, pkey, EVP_sha256()) == 0)
+		goto fail;
+	BN_free(bn);
+	return x;
+fail:
+	BN_free(bn);
+	X509_free(x);
+	return NULL;
+}
+
+/* Write with O_EXCL so that a race or an existing file is never clobbered. */
+static int
+tls_write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *x,
+    struct buf *err)
+{
+	FILE	*f;
+	int	 fd, ok;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd == -1) {
+		buf_printf(err, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		buf_printf(err, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (pkey != NULL)
+		ok = PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
+	else
+		ok = PEM_write_X509(f, x);
+	if (fclose(f) != 0 || ok != 1) {
+		buf_printf(err, "cannot write %s", path);
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tls_generate(const char *cert, const char *key, const char *hostname,
+    struct buf *err)
+{
+	EVP_PKEY	*pkey;
+	X509		*x = NULL;
+	int		 rc = -1;
+
+	if (tls_make_parent(cert, err) == -1 || tls_make_parent(key, err) == -1)
+		return -1;
+	if ((pkey = tls_make_key()) == NULL) {
+		buf_printf(err, "cannot generate a P-256 key: %s",
+		    tls_error_string());
+		return -1;
+	}
+	if ((x = tls_make_cert(pkey, hostname)) == NULL) {
+		buf_printf(err, "cannot make a certificate for %s: %s",
+		    hostname, tls_error_string());
+		goto out;
+	}
+	if (tls_write_pem(key, 0600, pkey, NULL, err) == -1)
+		goto out;
+	if (tls_write_pem(cert, 0644, NULL, x, err) == -1) {
+		unlink(key);
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int
+tls_ensure_cert(const char *cert, const char *key, const char *hostname,
+    struct buf *err)
+{
+	struct stat	sc, sk;
+	bool		has_cert, has_key;
+
+	has_cert = stat(cert, &sc) == 0;
+	has_key = stat(key, &sk) == 0;
+	if (!has_cert && !has_key) {
+		if (tls_generate(cert, key, hostname, err) == -1)
+			return -1;
+		return 1;
+	}
+	if (!has_cert || !has_key) {
+		buf_printf(err, "%s exists but %s does not: provide both, or "
+		    "remove the other so a new pair is generated",
+		    has_cert ? cert : key, has_cert ? key : cert);
+		return -1;
+	}
+	if ((sk.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		buf_printf(err, "private key %s is readable by group or others "
+		    "(mode %03o): run chmod 600 %s", key,
+		    (unsigned)(sk.st_mode & 0777), key);
+		return -1;
+	}
+	return 0;
+}
+
+SSL_CTX *
+tls_ctx_new(const char *cert, const char *key, struct buf *err)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		buf_printf(err, "cannot create a TLS context: %s",
+		    tls_error_string());
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	/* Renegotiation is a DoS lever and Gemini has no use for it. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* A request is one round trip: one ticket is all a client can use. */
+	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		buf_printf(err, "cannot load certificate %s: %s", cert,
+		    tls_error_string());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		buf_printf(err, "cannot load private key %s: %s", key,
+		    tls_error_string());
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		buf_printf(err, "private key %s does not match certificate %s",
+		    key, cert);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+const char *
+tls_servername(SSL *ssl)
+{
+	return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+}

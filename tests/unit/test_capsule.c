@@ -1,0 +1,206 @@
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capsule.h"
+#include "check.h"
+#include "mem.h"
+
+static char	root[256];
+static char	outside[300];
+
+static void
+put(const char *rel, const char *text)
+{
+	char	path[512];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if ((f = fopen(path, "w")) == NULL)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+make_tree(void)
+{
+	char	 path[512];
+	FILE	*f;
+
+	snprintf(root, sizeof(root), "/tmp/capsule-unit.XXXXXX");
+	if (mkdtemp(root) == NULL)
+		abort();
+	snprintf(outside, sizeof(outside), "%s.outside", root);
+	if ((mkdir(outside, 0700)) == -1)
+		abort();
+	snprintf(path, sizeof(path), "%s/docs", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/b dir", root);
+	mkdir(path, 0755);
+	put("index.gmi", "# hi\n");
+	put("docs/a.txt", "a\n");
+	put("docs/Z.png", "png");
+	put(".secret", "no\n");
+	snprintf(path, sizeof(path), "%s/secret.txt", outside);
+	if ((f = fopen(path, "w")) == NULL)
+		abort();
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/out", root);
+	if (symlink(outside, path) == -1)
+		abort();
+	snprintf(path, sizeof(path), "%s/docs/fifo", root);
+	if (mkfifo(path, 0644) == -1)
+		abort();
+}
+
+static void
+resolve(const char *path, struct capsule_obj *o)
+{
+	struct capsule	c;
+	struct buf	err;
+
+	buf_init(&err, 1024);
+	CHECK_INT(0, capsule_open(&c, root, &err));
+	capsule_obj_init(o);
+	CHECK_INT(0, capsule_resolve(&c, path, strlen(path), o));
+	capsule_close(&c);
+	buf_free(&err);
+}
+
+static void
+test_root_serves_index(void)
+{
+	struct capsule_obj	o;
+
+	resolve("/", &o);
+	CHECK_INT(CAPSULE_FILE, o.kind);
+	CHECK_STR("text/gemini", o.mime);
+	CHECK_INT(5, o.size);
+	CHECK(o.fd != -1);
+	capsule_obj_free(&o);
+}
+
+static void
+test_directory_without_slash_redirects(void)
+{
+	struct capsule_obj	o;
+
+	resolve("/b dir", &o);
+	CHECK_INT(CAPSULE_REDIRECT, o.kind);
+	CHECK_STR("/b%20dir/", buf_cstr(&o.location));
+	capsule_obj_free(&o);
+}
+
+static void
+test_listing_sorted_dirs_first_encoded(void)
+{
+	struct capsule_obj	o;
+
+	put("docs/b c.gmi", "x");
+	resolve("/docs/", &o);
+	CHECK_INT(CAPSULE_LISTING, o.kind);
+	CHECK_STR("# Index of /docs/\n\n"
+	    "=> ../ Parent directory\n"
+	    "=> Z.png Z.png\n"
+	    "=> a.txt a.txt\n"
+	    "=> b%20c.gmi b c.gmi\n", buf_cstr(&o.body));
+	capsule_obj_free(&o);
+}
+
+static void
+test_dotfiles_and_escapes_not_found(void)
+{
+	struct capsule_obj	o;
+
+	resolve("/.secret", &o);
+	CHECK_INT(CAPSULE_NOT_FOUND, o.kind);
+	capsule_obj_free(&o);
+	resolve("/out/secret.txt", &o);
+	CHECK_INT(CAPSULE_NOT_FOUND, o.kind);
+	capsule_obj_free(&o);
+	resolve("/out/", &o);
+	CHECK_INT(CAPSULE_NOT_FOUND, o.kind);
+	capsule_obj_free(&o);
+	resolve("/docs/fifo", &o);
+	CHECK_INT(CAPSULE_NOT_FOUND, o.kind);
+	capsule_obj_free(&o);
+	resolve("/docs/a.txt/", &o);
+	CHECK_INT(CAPSULE_NOT_FOUND, o.kind);
+	capsule_obj_free(&o);
+	resolve("/nothing", &o);
+	CHECK_INT(CAPSULE_NOT_FOUND, o.kind);
+	capsule_obj_free(&o);
+}
+
+static void
+test_mime_types(void)
+{
+	CHECK_STR("text/gemini", capsule_mime_for_name("a/b.gmi"));
+	CHECK_STR("image/png", capsule_mime_for_name("x.PNG"));
+	CHECK_STR("application/octet-stream", capsule_mime_for_name("README"));
+	CHECK_STR("application/octet-stream", capsule_mime_for_name("a.d/x"));
+	CHECK_STR("text/plain; charset=utf-8", capsule_mime_for_name("a.txt"));
+}
+
+static void
+test_missing_root_names_path(void)
+{
+	struct capsule	c;
+	struct buf	err;
+
+	buf_init(&err, 1024);
+	CHECK_INT(-1, capsule_open(&c, "/nonexistent/capsule", &err));
+	CHECK(strstr(buf_cstr(&err), "/nonexistent/capsule") != NULL);
+	buf_free(&err);
+}
+
+static void
+test_listing_survives_allocation_failure(void)
+{
+	struct capsule		c;
+	struct capsule_obj	o;
+	struct buf		err;
+	unsigned long		n;
+	int			rc;
+
+	buf_init(&err, 1024);
+	CHECK_INT(0, capsule_open(&c, root, &err));
+	for (n = 1; n < 200; n++) {
+		capsule_obj_init(&o);
+		mem_fail_after(n, 1);
+		rc = capsule_resolve(&c, "/docs/", 6, &o);
+		mem_fail_after(0, 0);
+		capsule_obj_free(&o);
+		if (rc == 0)
+			break;
+		CHECK_INT(CAPSULE_ERROR, o.kind);
+	}
+	CHECK(n < 200);
+	capsule_close(&c);
+	buf_free(&err);
+}
+
+int
+main(void)
+{
+	char	cmd[700];
+	int	rc;
+
+	make_tree();
+	RUN(test_root_serves_index);
+	RUN(test_directory_without_slash_redirects);
+	RUN(test_listing_sorted_dirs_first_encoded);
+	RUN(test_dotfiles_and_escapes_not_found);
+	RUN(test_mime_types);
+	RUN(test_missing_root_names_path);
+	RUN(test_listing_survives_allocation_failure);
+	rc = CHECK_SUMMARY();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root, outside);
+	if (system(cmd) != 0)
+		return 1;
+	return rc;
+}
