@@ -1,0 +1,197 @@
+# The process: start-up checks, certificates, signals, reload, workers.
+
+test_generated_certificate() {
+	start_server
+	_crt=$SERVER_DIR/certs/localhost.crt
+	_key=$SERVER_DIR/certs/localhost.key
+	[ -f "$_crt" ] && [ -f "$_key" ] || { fail "no certificate generated"; return; }
+	[ "$(stat -c %a "$_key")" = 600 ] || fail "key mode $(stat -c %a "$_key")"
+	openssl x509 -in "$_crt" -noout -ext subjectAltName 2>/dev/null |
+	    grep -q 'DNS:localhost' || fail "SAN is not DNS:localhost"
+	openssl x509 -in "$_crt" -noout -text | grep -q 'prime256v1\|P-256' ||
+	    fail "not a P-256 key"
+	openssl x509 -in "$_crt" -noout -checkend $((3600 * 24 * 365 * 50)) \
+	    >/dev/null || fail "certificate expires within 50 years"
+	log_has "generated a self-signed ECDSA P-256 certificate"
+	# The server presents exactly that certificate.
+	_fp=$(echo | openssl s_client -connect "127.0.0.1:$GEMINI_PORT" \
+	    -servername localhost 2>/dev/null | openssl x509 -noout -fingerprint)
+	[ "$_fp" = "$(openssl x509 -in "$_crt" -noout -fingerprint)" ] ||
+	    fail "served certificate is not the generated one"
+}
+
+test_certificate_reused_on_restart() {
+	_fp=$(openssl x509 -in "$SERVER_DIR/certs/localhost.crt" -noout -fingerprint)
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+	: >"$SERVER_DIR/log"
+	"$CAPSULED" -f -c "$SERVER_DIR/capsuled.yaml" >"$SERVER_DIR/log" 2>&1 &
+	SERVER_PID=$!
+	wait_log "ready:" 15 || { fail "restart failed"; return; }
+	read_ports
+	[ "$_fp" = "$(openssl x509 -in "$SERVER_DIR/certs/localhost.crt" -noout -fingerprint)" ] ||
+	    fail "certificate changed on restart"
+	grep -q "generated a self-signed" "$SERVER_DIR/log" &&
+	    fail "generated again"
+	return 0
+}
+
+test_group_readable_key_refused() {
+	stop_server
+	chmod 640 "$SERVER_DIR/certs/localhost.key"
+	_out=$("$CAPSULED" -f -c "$SERVER_DIR/capsuled.yaml" 2>&1)
+	_rc=$?
+	[ "$_rc" -eq 1 ] || fail "exit $_rc with a group-readable key"
+	case "$_out" in
+	*"readable by group or others"*"chmod 600"*) ;;
+	*) fail "message: $_out" ;;
+	esac
+	start_server
+}
+
+test_missing_root_stops_startup() {
+	_d=$(mktemp -d "$WORK/noroot.XXXXXX")
+	write_config "$_d"
+	_out=$("$CAPSULED" -f -c "$_d/capsuled.yaml" 2>&1)
+	_rc=$?
+	[ "$_rc" -eq 1 ] || fail "exit $_rc with a missing root"
+	case "$_out" in
+	*"$_d/capsule"*) ;;
+	*) fail "message does not name the root: $_out" ;;
+	esac
+}
+
+test_bad_config_stops_startup_with_position() {
+	_d=$(mktemp -d "$WORK/badcfg.XXXXXX")
+	printf 'hostname: localhost\nroot: capsule\nworkers: many\n' \
+	    >"$_d/bad.yaml"
+	_out=$("$CAPSULED" -n -c "$_d/bad.yaml" 2>&1)
+	_rc=$?
+	[ "$_rc" -eq 1 ] || fail "-n exit $_rc on a bad config"
+	case "$_out" in
+	"$_d/bad.yaml:3:"*) ;;
+	*) fail "-n message lacks file:line:col: $_out" ;;
+	esac
+	_out=$("$CAPSULED" -f -c "$_d/bad.yaml" 2>&1)
+	[ $? -eq 1 ] || fail "start-up did not fail on a bad config"
+	case "$_out" in
+	*"$_d/bad.yaml:3:"*) ;;
+	*) fail "start-up message lacks file:line:col: $_out" ;;
+	esac
+	printf 'hostnme: localhost\n' >"$_d/typo.yaml"
+	_out=$("$CAPSULED" -n -c "$_d/typo.yaml" 2>&1)
+	case "$_out" in
+	*"typo.yaml:1:1:"*hostnme*hostname*) ;;
+	*) fail "unknown key message: $_out" ;;
+	esac
+}
+
+test_example_config_checks_ok() {
+	"$CAPSULED" -n -c capsuled.yaml >/dev/null 2>&1 ||
+	    fail "capsuled -n rejects the example config"
+}
+
+test_help_lists_every_flag() {
+	_h=$("$CAPSULED" -h)
+	for _f in -c -f -n -H -g -G -d -w -h -V; do
+		case "$_h" in *"$_f "*) ;; *) fail "-h does not list $_f" ;; esac
+	done
+	"$CAPSULED" -V | grep -q "OpenSSL 3" || fail "-V lacks OpenSSL"
+}
+
+test_quick_mode_serves_a_folder() {
+	_d=$(mktemp -d "$WORK/quick.XXXXXX")
+	mkdir "$_d/site"
+	printf '# Quick\n' >"$_d/site/index.gmi"
+	"$CAPSULED" -f -H localhost -g 127.0.0.1:0 -d "$_d/certs" -w 1 \
+	    "$_d/site" >"$_d/log" 2>&1 &
+	_pid=$!
+	_old=$SERVER_DIR
+	SERVER_DIR=$_d
+	if wait_log "ready:" 15; then
+		_p=$(sed -n 's/.*gemini on [^ ]*:\([0-9]*\).*/\1/p' "$_d/log" | head -n 1)
+		_b=$(gem -o body 127.0.0.1 "$_p" "gemini://localhost:$_p/\r\n")
+		[ "$_b" = "# Quick" ] || fail "quick mode body: $_b"
+		[ -f "$_d/certs/localhost.key" ] || fail "no cert in -d dir"
+	else
+		fail "quick mode did not start: $(cat "$_d/log")"
+	fi
+	SERVER_DIR=$_old
+	kill -TERM "$_pid"
+	wait "$_pid" || fail "quick mode did not exit 0"
+}
+
+test_sigterm_exits_zero() {
+	kill -TERM "$SERVER_PID"
+	wait "$SERVER_PID"
+	_rc=$?
+	SERVER_PID=""
+	[ "$_rc" -eq 0 ] || fail "exit status $_rc after SIGTERM"
+	grep -q "stopped" "$SERVER_DIR/log" || fail "no 'stopped' line"
+	start_server
+}
+
+test_sigterm_lets_inflight_request_finish() {
+	# A client that waits before sending is in flight when SIGTERM comes.
+	gem -w 800 -o status 127.0.0.1 "$GEMINI_PORT" "$(url /)\r\n" \
+	    >"$SERVER_DIR/inflight" &
+	_c=$!
+	# Wait until the connection is established, so a worker owns it.
+	_deadline=$(( $(date +%s) + 5 ))
+	until ss -Htn state established "( sport = :$GEMINI_PORT )" |
+	    grep -q .; do
+		[ "$(date +%s)" -ge "$_deadline" ] && break
+		sleep 0.02
+	done
+	sleep 0.2
+	kill -TERM "$SERVER_PID"
+	wait "$_c"
+	wait "$SERVER_PID"
+	_rc=$?
+	SERVER_PID=""
+	[ "$(cat "$SERVER_DIR/inflight")" = 20 ] ||
+	    fail "in-flight request got '$(cat "$SERVER_DIR/inflight")'"
+	[ "$_rc" -eq 0 ] || fail "exit status $_rc"
+	start_server
+}
+
+test_killed_worker_is_replaced() {
+	_w=$(pgrep -P "$SERVER_PID" | head -n 1)
+	[ -n "$_w" ] || { fail "no worker processes"; return; }
+	kill -KILL "$_w"
+	wait_log "killed by signal 9" 5 || fail "death not logged"
+	_deadline=$(( $(date +%s) + 5 ))
+	while [ "$(pgrep -P "$SERVER_PID" | wc -l)" -lt 2 ]; do
+		[ "$(date +%s)" -ge "$_deadline" ] && { fail "not replaced"; break; }
+		sleep 0.05
+	done
+	for _i in 1 2 3 4 5 6; do
+		[ "$(gem -o status 127.0.0.1 "$GEMINI_PORT" "$(url /)\r\n")" = 20 ] ||
+		    fail "request $_i after the kill failed"
+	done
+}
+
+test_sighup_invalid_config_keeps_serving() {
+	cp "$SERVER_DIR/capsuled.yaml" "$SERVER_DIR/good.yaml"
+	printf 'workers: [1\n' >>"$SERVER_DIR/capsuled.yaml"
+	kill -HUP "$SERVER_PID"
+	wait_log "reload failed" 5 || fail "no 'reload failed' line"
+	grep -q "capsuled.yaml:[0-9]*:[0-9]*:" "$SERVER_DIR/log" ||
+	    fail "reload error without file:line:col"
+	[ "$(gem_header /)" = "20 text/gemini; charset=utf-8; lang=en" ] ||
+	    fail "old config not serving"
+	cp "$SERVER_DIR/good.yaml" "$SERVER_DIR/capsuled.yaml"
+}
+
+test_sighup_valid_config_applies() {
+	sed -i 's/^lang: en/lang: fr/' "$SERVER_DIR/capsuled.yaml"
+	kill -HUP "$SERVER_PID"
+	wait_log "reloaded:" 10 || { fail "no 'reloaded' line"; return; }
+	# Old workers drain; new ones answer with the new language.
+	_deadline=$(( $(date +%s) + 5 ))
+	until [ "$(gem_header /)" = "20 text/gemini; charset=utf-8; lang=fr" ]; do
+		[ "$(date +%s)" -ge "$_deadline" ] && { fail "lang=fr not served"; break; }
+		sleep 0.05
+	done
+	sed -i 's/^lang: fr/lang: en/' "$SERVER_DIR/capsuled.yaml"
+	start_server
+}
