@@ -1,0 +1,2442 @@
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <md4c.h>
+
+#include "buf.h"
+#include "frontmatter.h"
+#include "md2gmi.h"
+#include "mem.h"
+
+/* Container kinds remembered per nesting level. */
+enum md2gmi_ctr {
+	CTR_QUOTE,
+	CTR_LIST
+};
+
+/* Where inline text is collected. */
+enum md2gmi_inl {
+	INL_NONE,
+	INL_P,		/* paragraph: BR starts a new line */
+	INL_H,		/* heading: plain text */
+	INL_LI,		/* list item: BR is a space */
+	INL_TD,		/* table cell */
+	INL_HTML	/* stripped HTML block: BR starts a new line */
+};
+
+#define MD2GMI_MAX_NEST		64	/* deeper levels share the last slot */
+#define MD2GMI_MAX_LINE_DIAGS	32	/* line look-ups for diagnostics */
+
+/* Link placeholders in collected text; controls never reach it raw. */
+#define MARK_OPEN	'\x01'
+#define MARK_CLOSE	'\x02'
+
+struct md2gmi_list {
+	bool		 ordered;
+	unsigned	 num;
+	char		 prefix[48];
+};
+
+struct md2gmi_link {
+	char		*url;
+	char		*label;		/* NULL: the client shows the URL */
+	bool		 numbered;
+};
+
+struct md2gmi_cell {
+	size_t		 off;
+	size_t		 len;
+};
+
+struct md2gmi_table {
+	unsigned		 ncols;
+	unsigned		 col;
+	unsigned		 rows;
+	MD_ALIGN		 align[MD2GMI_MAX_COLS];
+	struct md2gmi_cell	*cells;
+	size_t			 ncells;
+	size_t			 cap;
+	struct buf		 text;
+	bool			 in_head;
+};
+
+struct md2gmi {
+	const struct md2gmi_opts *opts;
+	struct md2gmi_info	*info;
+	struct fm_diags		*diags;
+	struct buf		*out;
+	size_t			 out_start;
+	struct buf		 blk;		/* current top-level block */
+	struct buf		 line;		/* inline text collected */
+	struct buf		 label;		/* text of the open link */
+	struct buf		 alt;		/* alt text of the open image */
+	struct buf		 href;		/* the open link's target */
+	struct buf		 code;		/* code or HTML block body */
+	struct buf		 notes;		/* footnote definitions */
+	struct buf		 tmp;
+	struct buf		 tmp2;
+	struct buf		 code_src;	/* source of the open image */
+	struct md2gmi_link	*links;		/* links of the current block */
+	size_t			 nlinks;
+	size_t			 caplinks;
+	size_t			 total_links;
+	unsigned		 line_diags;
+	struct md2gmi_table	 tbl;
+
+	int			 depth;		/* open blocks below DOC */
+	enum md2gmi_ctr		 ctr[MD2GMI_MAX_NEST];
+	int			 cdepth;
+	struct md2gmi_list	 lists[MD2GMI_MAX_NEST];
+	int			 ldepth;
+	int			 qdepth;
+	enum md2gmi_inl		 inl;
+
+	int			 link_nest;
+	long			 collide_skip;	/* image inside the open link */
+	bool			 link_dropped;
+	int			 img_depth;
+	int			 html_skip;
+	bool			 in_code_span;
+	bool			 soft;		/* a space is owed */
+	bool			 other_text;	/* text outside links seen */
+	bool			 link_only_ok;	/* may become bare links */
+	bool			 is_note;
+	bool			 q_sep;		/* next quote line wants ">" */
+	bool			 q_any;
+	bool			 li_done;	/* item's line written */
+	bool			 in_code_block;
+	bool			 in_html_block;
+	char			 code_alt[128];
+	int			 h_level;
+	bool			 err;
+};
+
+/* UTF-8. */
+
+static size_t
+u8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	uint32_t	c;
+	size_t		len, i;
+
+	if (n == 0) {
+		*cp = 0;
+		return 0;
+	}
+	c = p[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, c &= 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, c &= 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, c &= 0x07;
+	else {
+		*cp = 0xfffd;
+		return 1;
+	}
+	if (len > n) {
+		*cp = 0xfffd;
+		return 1;
+	}
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			*cp = 0xfffd;
+			return 1;
+		}
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 ||
+	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff)) {
+		*cp = 0xfffd;
+		return 1;
+	}
+	*cp = c;
+	return len;
+}
+
+static int
+u8_put(struct buf *b, uint32_t c)
+{
+	char	s[4];
+
+	if (c == 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		c = 0xfffd;
+	if (c < 0x80)
+		return buf_putc(b, (char)c);
+	if (c < 0x800) {
+		s[0] = (char)(0xc0 | (c >> 6));
+		s[1] = (char)(0x80 | (c & 0x3f));
+		return buf_append(b, s, 2);
+	}
+	if (c < 0x10000) {
+		s[0] = (char)(0xe0 | (c >> 12));
+		s[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (c & 0x3f));
+		return buf_append(b, s, 3);
+	}
+	s[0] = (char)(0xf0 | (c >> 18));
+	s[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	s[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	s[3] = (char)(0x80 | (c & 0x3f));
+	return buf_append(b, s, 4);
+}
+
+/* Scripts written without spaces, where a soft break adds none. */
+static bool
+u8_is_cjk(uint32_t c)
+{
+	return (c >= 0x3000 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) ||
+	    (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff) ||
+	    (c >= 0xff00 && c <= 0xffef) || (c >= 0x20000 && c <= 0x3ffff);
+}
+
+/* Display columns: East Asian wide and fullwidth count 2, marks 0. */
+static int
+u8_width(uint32_t c)
+{
+	if ((c >= 0x300 && c <= 0x36f) || (c >= 0x200b && c <= 0x200f) ||
+	    (c >= 0xfe00 && c <= 0xfe0f))
+		return 0;
+	if ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0x303e) ||
+	    (c >= 0x3041 && c <= 0x33ff) || (c >= 0x3400 && c <= 0x4dbf) ||
+	    (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xa000 && c <= 0xa4cf) ||
+	    (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+	    (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+	    (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1f64f) ||
+	    (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x20000 && c <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+static size_t
+u8_columns(struct span s)
+{
+	size_t		i = 0, w = 0, k;
+	uint32_t	c;
+
+	while (i < s.n) {
+		k = u8_decode((const unsigned char *)s.p + i, s.n - i, &c);
+		w += (size_t)u8_width(c);
+		i += k;
+	}
+	return w;
+}
+
+/* Last code point of a buffer (0 when empty). */
+static uint32_t
+u8_last(const struct buf *b)
+{
+	size_t		i;
+	uint32_t	c;
+
+	if (b->len == 0)
+		return 0;
+	i = b->len - 1;
+	while (i > 0 && b->len - i < 4 && (b->p[i] & 0xc0) == 0x80)
+		i--;
+	u8_decode((const unsigned char *)b->p + i, b->len - i, &c);
+	return c;
+}
+
+/* Entities: a hand-picked table of the names posts actually use. */
+
+static const struct {
+	const char	*name;
+	uint32_t	 cp;
+} md2gmi_entities[] = {
+	{ "AElig", 0xc6 }, { "Aacute", 0xc1 }, { "Agrave", 0xc0 },
+	{ "Auml", 0xc4 }, { "Ccedil", 0xc7 }, { "Delta", 0x394 },
+	{ "Eacute", 0xc9 }, { "Iacute", 0xcd }, { "Ntilde", 0xd1 },
+	{ "Oacute", 0xd3 }, { "Omega", 0x3a9 }, { "Ouml", 0xd6 },
+	{ "Uacute", 0xda }, { "Uuml", 0xdc }, { "aacute", 0xe1 },
+	{ "acirc", 0xe2 }, { "aelig", 0xe6 }, { "agrave", 0xe0 },
+	{ "alpha", 0x3b1 }, { "amp", '&' }, { "apos", '\'' },
+	{ "aring", 0xe5 }, { "asymp", 0x2248 }, { "atilde", 0xe3 },
+	{ "auml", 0xe4 }, { "bdquo", 0x201e }, { "beta", 0x3b2 },
+	{ "brvbar", 0xa6 }, { "bull", 0x2022 }, { "ccedil", 0xe7 },
+	{ "cent", 0xa2 }, { "check", 0x2713 }, { "copy", 0xa9 },
+	{ "dagger", 0x2020 }, { "darr", 0x2193 }, { "deg", 0xb0 },
+	{ "delta", 0x3b4 }, { "divide", 0xf7 }, { "eacute", 0xe9 },
+	{ "ecirc", 0xea }, { "egrave", 0xe8 }, { "emsp", 0x2003 },
+	{ "ensp", 0x2002 }, { "epsilon", 0x3b5 }, { "equiv", 0x2261 },
+	{ "euml", 0xeb }, { "euro", 0x20ac }, { "frac12", 0xbd },
+	{ "frac14", 0xbc }, { "frac34", 0xbe }, { "gamma", 0x3b3 },
+	{ "ge", 0x2265 }, { "gt", '>' }, { "hArr", 0x21d4 },
+	{ "harr", 0x2194 }, { "hearts", 0x2665 }, { "hellip", 0x2026 },
+	{ "iacute", 0xed }, { "icirc", 0xee }, { "iexcl", 0xa1 },
+	{ "igrave", 0xec }, { "infin", 0x221e }, { "iquest", 0xbf },
+	{ "iuml", 0xef }, { "lArr", 0x21d0 }, { "lambda", 0x3bb },
+	{ "laquo", 0xab }, { "larr", 0x2190 }, { "ldquo", 0x201c },
+	{ "le", 0x2264 }, { "lsaquo", 0x2039 }, { "lsquo", 0x2018 },
+	{ "lt", '<' }, { "mdash", 0x2014 }, { "micro", 0xb5 },
+	{ "middot", 0xb7 }, { "minus", 0x2212 }, { "mu", 0x3bc },
+	{ "nbsp", 0xa0 }, { "ndash", 0x2013 }, { "ne", 0x2260 },
+	{ "not", 0xac }, { "ntilde", 0xf1 }, { "oacute", 0xf3 },
+	{ "ocirc", 0xf4 }, { "ograve", 0xf2 }, { "omega", 0x3c9 },
+	{ "ordf", 0xaa }, { "ordm", 0xba }, { "oslash", 0xf8 },
+	{ "otilde", 0xf5 }, { "ouml", 0xf6 }, { "para", 0xb6 },
+	{ "permil", 0x2030 }, { "phi", 0x3c6 }, { "pi", 0x3c0 },
+	{ "plusmn", 0xb1 }, { "pound", 0xa3 }, { "prime", 0x2032 },
+	{ "quot", '"' }, { "rArr", 0x21d2 }, { "raquo", 0xbb },
+	{ "rarr", 0x2192 }, { "rdquo", 0x201d }, { "reg", 0xae },
+	{ "rsaquo", 0x203a }, { "rsquo", 0x2019 }, { "sbquo", 0x201a },
+	{ "sect", 0xa7 }, { "shy", 0xad }, { "sigma", 0x3c3 },
+	{ "sup1", 0xb9 }, { "sup2", 0xb2 }, { "sup3", 0xb3 },
+	{ "szlig", 0xdf }, { "theta", 0x3b8 }, { "thinsp", 0x2009 },
+	{ "times", 0xd7 }, { "trade", 0x2122 }, { "uacute", 0xfa },
+	{ "uarr", 0x2191 }, { "ucirc", 0xfb }, { "ugrave", 0xf9 },
+	{ "uml", 0xa8 }, { "uuml", 0xfc }, { "yacute", 0xfd },
+	{ "yen", 0xa5 }, { "yuml", 0xff }, { "zwj", 0x200d },
+	{ "zwnj", 0x200c },
+};
+
+static int
+ent_numeric(struct span e, uint32_t *cp)
+{
+	size_t		i = 2;
+	uint32_t	v = 0;
+	int		base = 10, d;
+
+	if (i < e.n && (e.p[i] == 'x' || e.p[i] == 'X')) {
+		base = 16;
+		i++;
+	}
+	if (i >= e.n - 1)
+		return -1;
+	for (; i < e.n - 1; i++) {
+		char	c = e.p[i];
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		if (v <= 0x10ffff)
+			v = v * (uint32_t)base + (uint32_t)d;
+	}
+	/* &#0;, surrogates and values past Unicode become U+FFFD. */
+	if (v == 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		v = 0xfffd;
+	*cp = v;
+	return 0;
+}
+
+/* Append the decoding of one "&...;" reference, or the text as it is. */
+static int
+ent_decode(struct span e, struct buf *b)
+{
+	size_t		i;
+	uint32_t	cp;
+
+	if (e.n >= 4 && e.p[0] == '&' && e.p[1] == '#' && e.p[e.n - 1] == ';') {
+		if (ent_numeric(e, &cp) == 0)
+			return u8_put(b, cp);
+	} else if (e.n >= 3 && e.p[0] == '&' && e.p[e.n - 1] == ';') {
+		struct span	name = span_make(e.p + 1, e.n - 2);
+
+		for (i = 0; i < sizeof(md2gmi_entities) /
+		    sizeof(md2gmi_entities[0]); i++)
+			if (span_eq_cstr(name, md2gmi_entities[i].name))
+				return u8_put(b, md2gmi_entities[i].cp);
+	}
+	return buf_append_span(b, e);
+}
+
+/* Decode every "&...;" in raw text (HTML text and attributes). */
+static int
+ent_decode_all(struct span s, struct buf *b)
+{
+	size_t	i = 0, j, start = 0;
+
+	while (i < s.n) {
+		if (s.p[i] != '&') {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < s.n && j - i < 40; j++)
+			if (!((s.p[j] >= 'a' && s.p[j] <= 'z') ||
+			    (s.p[j] >= 'A' && s.p[j] <= 'Z') ||
+			    (s.p[j] >= '0' && s.p[j] <= '9') || s.p[j] == '#'))
+				break;
+		if (j < s.n && s.p[j] == ';' && j > i + 1) {
+			if (buf_append(b, s.p + start, i - start) == -1 ||
+			    ent_decode(span_make(s.p + i, j - i + 1), b) == -1)
+				return -1;
+			start = i = j + 1;
+		} else
+			i++;
+	}
+	return buf_append(b, s.p + start, s.n - start);
+}
+
+/* An md4c attribute with its entity runs decoded. */
+static int
+attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
+{
+	unsigned	i;
+	struct span	s;
+
+	if (a->text == NULL || a->size == 0)
+		return 0;
+	for (i = 0; a->substr_offsets[i] < a->size; i++) {
+		s = span_make(a->text + a->substr_offsets[i],
+		    a->substr_offsets[i + 1] - a->substr_offsets[i]);
+		switch (a->substr_types[i]) {
+		case MD_TEXT_ENTITY:
+			if (ent_decode(s, b) == -1)
+				return -1;
+			break;
+		case MD_TEXT_NULLCHAR:
+			if (u8_put(b, 0xfffd) == -1)
+				return -1;
+			break;
+		default:
+			if (buf_append_span(b, s) == -1)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* URLs. */
+
+/* Length of a "scheme:" prefix (without the colon), or 0. */
+static size_t
+url_scheme_len(struct span s)
+{
+	size_t	i;
+
+	if (s.n == 0 || !((s.p[0] >= 'a' && s.p[0] <= 'z') ||
+	    (s.p[0] >= 'A' && s.p[0] <= 'Z')))
+		return 0;
+	for (i = 1; i < s.n; i++) {
+		char	c = s.p[i];
+
+		if (c == ':')
+			return i;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+		    c == '.'))
+			return 0;
+	}
+	return 0;
+}
+
+/* Append path with dot segments removed; segments above the root drop. */
+static int
+url_remove_dots(struct span path, struct buf *out)
+{
+	size_t	start = out->len, i = 0, j;
+	bool	trail = false;
+
+	if (path.n > 0 && path.p[0] == '/')
+		i = 1;
+	while (i <= path.n) {
+		struct span	seg;
+
+		for (j = i; j < path.n && path.p[j] != '/'; j++)
+			;
+		seg = span_make(path.p + i, j - i);
+		trail = false;
+		if (span_eq_cstr(seg, "."))
+			trail = true;
+		else if (span_eq_cstr(seg, "..")) {
+			while (out->len > start && out->p[out->len - 1] != '/')
+				out->len--;
+			if (out->len > start)
+				out->len--;
+			trail = true;
+		} else if (buf_putc(out, '/') == -1 ||
+		    buf_append_span(out, seg) == -1)
+			return -1;
+		i = j + 1;
+	}
+	if (trail || out->len == start)
+		return buf_putc(out, '/');
+	return 0;
+}
+
+int
+md2gmi_resolve(const char *base, struct span ref, struct buf *out)
+{
+	struct buf	 merged;
+	struct span	 path = ref, rest = { "", 0 };
+	const char	*slash;
+	size_t		 i;
+	int		 rc;
+
+	if (url_scheme_len(ref) > 0 || span_starts_with(ref, "//"))
+		return buf_append_span(out, ref);
+	for (i = 0; i < ref.n; i++)
+		if (ref.p[i] == '?' || ref.p[i] == '#') {
+			path = span_make(ref.p, i);
+			rest = span_make(ref.p + i, ref.n - i);
+			break;
+		}
+	if (base == NULL || base[0] != '/')
+		base = "/";
+	if (path.n == 0) {
+		if (buf_puts(out, base) == -1)
+			return -1;
+		return buf_append_span(out, rest);
+	}
+	buf_init(&merged, path.n + strlen(base) + 1);
+	if (path.p[0] != '/') {
+		slash = strrchr(base, '/');
+		rc = buf_append(&merged, base, (size_t)(slash - base) + 1);
+	} else
+		rc = 0;
+	if (rc == 0)
+		rc = buf_append_span(&merged, path);
+	if (rc == 0)
+		rc = url_remove_dots(buf_span(&merged), out);
+	buf_free(&merged);
+	if (rc == 0)
+		rc = buf_append_span(out, rest);
+	return rc;
+}
+
+/* Whitespace, controls and non-ASCII would end or garble a link line. */
+static int
+url_encode(struct span s, struct buf *out)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	size_t			 i;
+
+	for (i = 0; i < s.n; i++) {
+		unsigned char	c = (unsigned char)s.p[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c)) {
+			if (buf_putc(out, '%') == -1 ||
+			    buf_putc(out, hex[c >> 4]) == -1 ||
+			    buf_putc(out, hex[c & 15]) == -1)
+				return -1;
+		} else if (buf_putc(out, (char)c) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+url_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The capsule path for a lookup: percent-decoded, and refused when the
+ * decoding smuggles in a NUL or a dot segment.
+ */
+static int
+url_decode_path(struct span s, struct buf *out)
+{
+	size_t		 i, start = out->len;
+	const char	*p;
+
+	for (i = 0; i < s.n; i++) {
+		char	c = s.p[i];
+
+		if (c == '%' && i + 2 < s.n && url_hexval(s.p[i + 1]) >= 0 &&
+		    url_hexval(s.p[i + 2]) >= 0) {
+			c = (char)(url_hexval(s.p[i + 1]) * 16 +
+			    url_hexval(s.p[i + 2]));
+			i += 2;
+		}
+		if (c == '\0' || buf_putc(out, c) == -1)
+			return -1;
+	}
+	if (buf_cstr(out) == NULL)
+		return -1;
+	p = out->p + start;
+	if (strstr(p, "/../") || strstr(p, "/./") ||
+	    (out->len - start >= 3 && strcmp(out->p + out->len - 3, "/..") ==
+	    0) || (out->len - start >= 2 &&
+	    strcmp(out->p + out->len - 2, "/.") == 0))
+		return -1;
+	return 0;
+}
+
+static bool
+url_bad_scheme(struct span s, size_t n)
+{
+	static const char	*bad[] = { "javascript", "vbscript", "data",
+	    "file" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (span_caseeq_cstr(span_make(s.p, n), bad[i]))
+			return true;
+	return false;
+}
+
+/* Links. */
+
+/* File line of the first occurrence of raw bytes, or 0 when unknown. */
+static unsigned long
+md_line_of(struct md2gmi *ctx, struct span raw)
+{
+	struct span	 src = ctx->opts->src;
+	const char	*hit;
+	unsigned long	 line = 1;
+	size_t		 i;
+
+	if (raw.n == 0 || src.n == 0 ||
+	    ctx->line_diags++ >= MD2GMI_MAX_LINE_DIAGS)
+		return 0;
+	if ((hit = memmem(src.p, src.n, raw.p, raw.n)) == NULL)
+		return 0;
+	for (i = 0; i < (size_t)(hit - src.p); i++)
+		if (src.p[i] == '\n')
+			line++;
+	return line;
+}
+
+static bool
+md_exists(struct md2gmi *ctx, const char *path)
+{
+	if (ctx->opts->exists == NULL)
+		return true;
+	return ctx->opts->exists(ctx->opts->arg, path);
+}
+
+static bool
+md_ends_with_ci(struct span s, const char *suf)
+{
+	size_t	n = strlen(suf);
+
+	return s.n >= n && strncasecmp(s.p + s.n - n, suf, n) == 0;
+}
+
+/*
+ * Map a relative reference to a capsule URL: resolve it against the post,
+ * turn a .md target (or an Astro-style /slug/ route) into its .gmi page
+ * and check that the target exists.  1 kept, 0 missing, -1 no memory.
+ */
+static int
+md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
+{
+	struct buf	 abs, fs;
+	struct span	 path, rest = { "", 0 };
+	size_t		 i, flen;
+	long		 hash;
+	int		 rc = 0;
+
+	buf_init(&abs, raw.n + strlen(ctx->opts->base ? ctx->opts->base :
+	    "/") + 8);
+	buf_init(&fs, abs.max + 8);
+	if (md2gmi_resolve(ctx->opts->base, raw, &abs) == -1)
+		goto fail;
+	path = buf_span(&abs);
+	for (i = 0; i < path.n; i++)
+		if (path.p[i] == '?' || path.p[i] == '#') {
+			rest = span_make(path.p + i, path.n - i);
+			path.n = i;
+			break;
+		}
+	if (url_decode_path(path, &fs) == -1)
+		goto done;
+	if (md_ends_with_ci(path, ".md")) {
+		if (!md_exists(ctx, fs.p))
+			goto done;
+		path.n -= 3;
+		/* The page of a post has no anchors to keep. */
+		if (rest.n > 0 && rest.p[0] == '?') {
+			if ((hash = span_index(rest, '#')) != -1)
+				rest.n = (size_t)hash;
+		} else
+			rest.n = 0;
+		rc = url_encode(path, out) == -1 || buf_puts(out, ".gmi") ==
+		    -1 || url_encode(rest, out) == -1 ? -1 : 1;
+		goto done;
+	}
+	if (path.n > 1 && path.p[path.n - 1] == '/') {
+		flen = fs.len;
+		fs.p[flen - 1] = '\0';
+		fs.len = flen - 1;
+		if (buf_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
+		    ctx->opts->exists != NULL && md_exists(ctx, fs.p)) {
+			rc = url_encode(span_make(path.p, path.n - 1), out) ==
+			    -1 || buf_puts(out, ".gmi") == -1 ? -1 : 1;
+			goto done;
+		}
+		fs.len = flen - 1;
+		if (buf_puts(&fs, "/") == -1 || buf_cstr(&fs) == NULL)
+			goto fail;
+	}
+	if (md_exists(ctx, fs.p))
+		rc = url_encode(path, out) == -1 ||
+		    url_encode(rest, out) == -1 ? -1 : 1;
+	goto done;
+fail:
+	rc = -1;
+done:
+	buf_free(&abs);
+	buf_free(&fs);
+	return rc;
+}
+
+/*
+ * The URL a link line should carry (R23, R27), appended to out: 1 kept,
+ * 0 dropped (fragment-only, forbidden scheme, missing file), -1 on error.
+ */
+static int
+md_rewrite(struct md2gmi *ctx, struct span href, bool image)
+{
+	size_t	n;
+	int	rc;
+
+	while (href.n > 0 && (*href.p == ' ' || *href.p == '\t')) {
+		href.p++;
+		href.n--;
+	}
+	while (href.n > 0 && (href.p[href.n - 1] == ' ' ||
+	    href.p[href.n - 1] == '\t'))
+		href.n--;
+	buf_reset(&ctx->tmp);
+	if (href.n == 0 || href.p[0] == '#' || href.n > MD2GMI_MAX_HREF)
+		return 0;
+	if ((n = url_scheme_len(href)) > 0) {
+		if (url_bad_scheme(href, n))
+			return 0;
+		return url_encode(href, &ctx->tmp) == -1 ? -1 : 1;
+	}
+	if (span_starts_with(href, "//"))
+		return url_encode(href, &ctx->tmp) == -1 ? -1 : 1;
+	if ((rc = md_rewrite_relative(ctx, href, &ctx->tmp)) == 0)
+		fm_diag_add(ctx->diags, md_line_of(ctx, href), "%s to a "
+		    "missing file: %.*s", image ? "image" : "link",
+		    (int)(href.n > 200 ? 200 : href.n), href.p);
+	return rc;
+}
+
+/* Labels are one line of plain text. */
+static char *
+md_label_dup(struct span s)
+{
+	char	*d;
+	size_t	 i, n = 0;
+	bool	 sp = false;
+
+	if ((d = mem_malloc(s.n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < s.n; i++) {
+		unsigned char	c = (unsigned char)s.p[i];
+
+		if (c == MARK_OPEN) {
+			while (i < s.n && s.p[i] != MARK_CLOSE)
+				i++;
+			continue;
+		}
+		if (c <= 0x20 || c == 0x7f) {
+			sp = n > 0;
+			continue;
+		}
+		if (sp)
+			d[n++] = ' ';
+		sp = false;
+		d[n++] = (char)c;
+	}
+	d[n] = '\0';
+	return d;
+}
+
+/*
+ * Add a link to the current block: an index for its marker, or -1 when it
+ * was dropped, -2 on error.  A URL already in the block is reused; two
+ * links with the same text and different URLs get numbered.
+ */
+static long
+md_link_add(struct md2gmi *ctx, struct span href, struct span label,
+    bool image)
+{
+	struct md2gmi_link	*l, *nl;
+	char			*url, *lab;
+	size_t			 i, ncap;
+	int			 rc;
+
+	if (ctx->total_links >= MD2GMI_MAX_LINKS)
+		return -1;
+	if ((rc = md_rewrite(ctx, href, image)) <= 0)
+		return rc == 0 ? -1 : -2;
+	if (buf_cstr(&ctx->tmp) == NULL)
+		return -2;
+	for (i = 0; i < ctx->nlinks; i++)
+		if (strcmp(ctx->links[i].url, ctx->tmp.p) == 0)
+			return (long)i;
+	if (ctx->nlinks == ctx->caplinks) {
+		ncap = ctx->caplinks ? ctx->caplinks * 2 : 16;
+		if ((nl = mem_realloc(ctx->links, ncap * sizeof(*nl))) == NULL)
+			return -2;
+		ctx->links = nl;
+		ctx->caplinks = ncap;
+	}
+	if ((url = mem_strdup(ctx->tmp.p)) == NULL)
+		return -2;
+	if ((lab = md_label_dup(label)) == NULL) {
+		free(url);
+		return -2;
+	}
+	if (*lab == '\0') {
+		free(lab);
+		lab = NULL;
+	}
+	l = &ctx->links[ctx->nlinks];
+	l->url = url;
+	l->label = lab;
+	l->numbered = false;
+	for (i = 0; lab != NULL && i < ctx->nlinks; i++)
+		if ((image || (long)i != ctx->collide_skip) &&
+		    ctx->links[i].label != NULL &&
+		    strcmp(ctx->links[i].label, lab) == 0)
+			ctx->links[i].numbered = l->numbered = true;
+	ctx->total_links++;
+	return (long)ctx->nlinks++;
+}
+
+static void
+md_links_clear(struct md2gmi *ctx)
+{
+	size_t	i;
+
+	for (i = 0; i < ctx->nlinks; i++) {
+		free(ctx->links[i].url);
+		free(ctx->links[i].label);
+	}
+	ctx->nlinks = 0;
+}
+
+/* Collecting inline text. */
+
+#define SK_NOLABEL	0x1	/* markup that link labels leave out */
+#define SK_COLLAPSE	0x2	/* HTML text: whitespace runs are one space */
+#define SK_OURS		0x4	/* our own words: not the author's text */
+
+/* Separators that may sit between links in a link-only block. */
+static bool
+md_is_separator(uint32_t c)
+{
+	return c == 0xa0 || c == 0xb7 || c == 0x2022 || c == 0x2013 ||
+	    c == 0x2014 || c == 0x2027 || c == 0x2192 || c == 0x2023;
+}
+
+static void
+md_note_text(struct md2gmi *ctx, struct span s)
+{
+	size_t		i = 0, k;
+	uint32_t	c;
+
+	if (ctx->other_text || ctx->link_nest > 0)
+		return;
+	while (i < s.n) {
+		k = u8_decode((const unsigned char *)s.p + i, s.n - i, &c);
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c >= 0x80 &&
+		    !md_is_separator(c))) {
+			ctx->other_text = true;
+			return;
+		}
+		i += k;
+	}
+}
+
+/*
+ * Append bytes with controls made harmless: TAB and line ends become
+ * spaces (R6) and the rest U+FFFD, which also keeps our link markers
+ * unambiguous.
+ */
+#define PC_COLLAPSE	0x1	/* whitespace runs are one space */
+#define PC_MARKS	0x2	/* link markers pass (text already clean) */
+
+static int
+md_put_clean(struct buf *b, struct span s, unsigned fl)
+{
+	size_t	i, start = 0;
+	bool	collapse = (fl & PC_COLLAPSE) != 0;
+
+	for (i = 0; i < s.n; i++) {
+		unsigned char	c = (unsigned char)s.p[i];
+		bool		ws = c == '\t' || c == '\n' || c == '\r' ||
+				    (collapse && c == ' ');
+
+		if ((c >= 0x20 && c != 0x7f && !ws) || ((fl & PC_MARKS) &&
+		    (c == MARK_OPEN || c == MARK_CLOSE)))
+			continue;
+		if (buf_append(b, s.p + start, i - start) == -1)
+			return -1;
+		start = i + 1;
+		if (ws) {
+			if (collapse && (b->len == 0 ||
+			    b->p[b->len - 1] == ' ' ||
+			    b->p[b->len - 1] == '\n'))
+				continue;
+			if (buf_putc(b, ' ') == -1)
+				return -1;
+		} else if (u8_put(b, 0xfffd) == -1)
+			return -1;
+	}
+	return buf_append(b, s.p + start, s.n - start);
+}
+
+/* Pay an owed soft-break space, unless CJK text meets CJK text. */
+static int
+md_pay_space(struct md2gmi *ctx, struct span s)
+{
+	uint32_t	next;
+
+	if (!ctx->soft)
+		return 0;
+	ctx->soft = false;
+	if (ctx->line.len == 0 || ctx->line.p[ctx->line.len - 1] == ' ' ||
+	    ctx->line.p[ctx->line.len - 1] == '\n')
+		return 0;
+	u8_decode((const unsigned char *)s.p, s.n, &next);
+	if (u8_is_cjk(u8_last(&ctx->line)) && u8_is_cjk(next))
+		return 0;
+	if (buf_putc(&ctx->line, ' ') == -1)
+		return -1;
+	if (ctx->link_nest > 0 && ctx->label.len > 0)
+		return buf_putc(&ctx->label, ' ');
+	return 0;
+}
+
+static int
+md_sink(struct md2gmi *ctx, struct span s, unsigned flags)
+{
+	bool	collapse = (flags & SK_COLLAPSE) != 0;
+
+	if (ctx->html_skip > 0 || s.n == 0)
+		return 0;
+	if (ctx->img_depth > 0)
+		return (flags & SK_NOLABEL) ? 0 :
+		    md_put_clean(&ctx->alt, s, collapse ? PC_COLLAPSE : 0);
+	if (ctx->inl == INL_NONE)
+		return 0;
+	if (md_pay_space(ctx, s) == -1)
+		return -1;
+	if (!(flags & SK_OURS))
+		md_note_text(ctx, s);
+	if (md_put_clean(&ctx->line, s, collapse ? PC_COLLAPSE : 0) == -1)
+		return -1;
+	if (ctx->link_nest > 0 && !(flags & SK_NOLABEL))
+		return md_put_clean(&ctx->label, s, collapse ? PC_COLLAPSE : 0);
+	return 0;
+}
+
+static int
+md_sink_cstr(struct md2gmi *ctx, const char *s, unsigned flags)
+{
+	return md_sink(ctx, span_cstr(s), flags);
+}
+
+/* A hard break: a new line where the block keeps breaks, else a space. */
+static int
+md_break(struct md2gmi *ctx)
+{
+	if (ctx->img_depth > 0 || ctx->html_skip > 0)
+		return 0;
+	if (ctx->inl == INL_P || ctx->inl == INL_HTML) {
+		ctx->soft = false;
+		if (ctx->link_nest > 0 && buf_putc(&ctx->label, ' ') == -1)
+			return -1;
+		return buf_putc(&ctx->line, '\n');
+	}
+	ctx->soft = true;
+	return 0;
+}
+
+static int
+md_marker(struct md2gmi *ctx, long idx)
+{
+	char	m[32];
+
+	if (idx < 0 || ctx->inl == INL_NONE || ctx->img_depth > 0)
+		return 0;
+	snprintf(m, sizeof(m), "%c%ld%c", MARK_OPEN, idx, MARK_CLOSE);
+	return buf_puts(&ctx->line, m);
+}
+
+static int
+md_link_begin(struct md2gmi *ctx, struct span href)
+{
+	if (ctx->link_nest++ > 0)
+		return 0;
+	buf_reset(&ctx->href);
+	buf_reset(&ctx->label);
+	ctx->collide_skip = -1;
+	ctx->link_dropped = href.n > MD2GMI_MAX_HREF;
+	return ctx->link_dropped ? 0 : buf_append_span(&ctx->href, href);
+}
+
+/* Autolinks (R22): the text is the destination, maybe minus a scheme. */
+static bool
+md_is_autolink(struct span text, struct span href)
+{
+	static const char	*pfx[] = { "", "http://", "https://",
+	    "mailto:" };
+	size_t			 i, n;
+
+	if (text.n == 0)
+		return false;
+	for (i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
+		n = strlen(pfx[i]);
+		if (href.n == n + text.n && strncasecmp(href.p, pfx[i], n) ==
+		    0 && memcmp(href.p + n, text.p, text.n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int
+md_link_end(struct md2gmi *ctx)
+{
+	struct span	label, href;
+	long		idx;
+
+	if (ctx->link_nest == 0 || --ctx->link_nest > 0)
+		return 0;
+	label = buf_span(&ctx->label);
+	href = buf_span(&ctx->href);
+	while (label.n > 0 && label.p[label.n - 1] == ' ')
+		label.n--;
+	while (label.n > 0 && label.p[0] == ' ') {
+		label.p++;
+		label.n--;
+	}
+	if (ctx->link_dropped)
+		return 0;
+	if (md_is_autolink(label, href))
+		label.n = 0;
+	if ((idx = md_link_add(ctx, href, label, false)) == -2)
+		return -1;
+	/* Only labelled links can need a number. */
+	return label.n > 0 ? md_marker(ctx, idx) : 0;
+}
+
+static int
+md_img_begin(struct md2gmi *ctx, struct span src)
+{
+	if (ctx->img_depth++ > 0)
+		return 0;
+	buf_reset(&ctx->alt);
+	buf_reset(&ctx->code_src);
+	return buf_append_span(&ctx->code_src, span_make(src.p,
+	    src.n > MD2GMI_MAX_HREF ? 0 : src.n));
+}
+
+static int
+md_img_end(struct md2gmi *ctx)
+{
+	struct span	 alt, src;
+	const char	*slash;
+	long		 idx;
+	int		 rc;
+
+	if (ctx->img_depth == 0 || --ctx->img_depth > 0)
+		return 0;
+	alt = buf_span(&ctx->alt);
+	src = buf_span(&ctx->code_src);
+	while (alt.n > 0 && alt.p[alt.n - 1] == ' ')
+		alt.n--;
+	while (alt.n > 0 && alt.p[0] == ' ') {
+		alt.p++;
+		alt.n--;
+	}
+	buf_reset(&ctx->tmp2);
+	if (alt.n > 0)
+		rc = buf_append_span(&ctx->tmp2, alt);
+	else {
+		slash = src.n ? memrchr(src.p, '/', src.n) : NULL;
+		rc = buf_puts(&ctx->tmp2, "Image: ");
+		if (rc == 0)
+			rc = slash ? buf_append(&ctx->tmp2, slash + 1,
+			    src.n - (size_t)(slash + 1 - src.p)) :
+			    buf_append_span(&ctx->tmp2, src);
+	}
+	if (rc == -1)
+		return -1;
+	idx = md_link_add(ctx, src, buf_span(&ctx->tmp2), true);
+	if (idx == -2)
+		return -1;
+	if (ctx->link_nest > 0 && !ctx->link_dropped) {
+		ctx->collide_skip = idx;
+		if (md_pay_space(ctx, alt) == -1 ||
+		    md_put_clean(&ctx->label, alt, 0) == -1)
+			return -1;
+	}
+	if (md_sink_cstr(ctx, alt.n ? "[image: " : "[image", SK_OURS |
+	    SK_NOLABEL) == -1 || md_sink(ctx, alt, SK_OURS | SK_NOLABEL) ==
+	    -1 || md_sink_cstr(ctx, "]", SK_OURS | SK_NOLABEL) == -1)
+		return -1;
+	return md_marker(ctx, idx);
+}
+
+/* Writing lines. */
+
+/* R6: would a client read this text line as something else? */
+static bool
+md_needs_escape(struct span s)
+{
+	while (s.n > 0 && s.p[0] == MARK_OPEN) {
+		while (s.n > 0 && s.p[0] != MARK_CLOSE) {
+			s.p++;
+			s.n--;
+		}
+		if (s.n > 0) {
+			s.p++;
+			s.n--;
+		}
+	}
+	return span_starts_with(s, "=>") || span_starts_with(s, "```") ||
+	    span_starts_with(s, "#") || span_starts_with(s, "* ") ||
+	    span_starts_with(s, "*\t") || span_starts_with(s, ">");
+}
+
+static int
+md_text_line(struct buf *out, struct span s, unsigned fl)
+{
+	if (md_needs_escape(s) && buf_putc(out, ' ') == -1)
+		return -1;
+	return md_put_clean(out, s, fl);
+}
+
+int
+md2gmi_text_line(struct buf *out, struct span s)
+{
+	return md_text_line(out, s, 0);
+}
+
+static struct span
+md_trim(struct span s)
+{
+	while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
+		s.n--;
+	return s;
+}
+
+/* One line into the block, after the ">" that separates quote parts. */
+static int
+md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
+    bool escape)
+{
+	struct buf	*b = &ctx->blk;
+
+	if (ctx->qdepth > 0) {
+		if (ctx->q_sep && ctx->q_any && buf_puts(b, ">\n") == -1)
+			return -1;
+		ctx->q_sep = false;
+		ctx->q_any = true;
+	}
+	if (buf_puts(b, prefix) == -1)
+		return -1;
+	if (escape && md_text_line(b, text, PC_MARKS) == -1)
+		return -1;
+	if (!escape && md_put_clean(b, text, PC_MARKS) == -1)
+		return -1;
+	return buf_putc(b, '\n');
+}
+
+static bool
+md_is_label(char c)
+{
+	return c == '-' || c == '_' || (c >= '0' && c <= '9') ||
+	    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* R25: "[^1]" in running text reads as "[1]". */
+static void
+md_footnote_refs(struct buf *l)
+{
+	size_t	i, j, o = 0;
+
+	for (i = 0; i < l->len; i++) {
+		if (l->p[i] == '[' && i + 2 < l->len && l->p[i + 1] == '^') {
+			for (j = i + 2; j < l->len && md_is_label(l->p[j]);
+			    j++)
+				;
+			if (j < l->len && j > i + 2 && l->p[j] == ']') {
+				l->p[o++] = '[';
+				i++;
+				continue;
+			}
+		}
+		l->p[o++] = l->p[i];
+	}
+	l->len = o;
+}
+
+/* Write the collected line, one output line per hard break. */
+static int
+md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
+{
+	struct span	all, seg;
+	size_t		i, start = 0;
+
+	md_footnote_refs(&ctx->line);
+	all = buf_span(&ctx->line);
+	for (i = 0; i <= all.n; i++) {
+		if (i < all.n && all.p[i] != '\n')
+			continue;
+		seg = md_trim(span_make(all.p + start, i - start));
+		start = i + 1;
+		if (seg.n > 0 && md_put_line(ctx, prefix, seg, escape) == -1)
+			return -1;
+	}
+	buf_reset(&ctx->line);
+	ctx->soft = false;
+	return 0;
+}
+
+/* Copy text into dst with link markers turned into "[n]" or nothing. */
+static int
+md_expand(struct md2gmi *ctx, struct span s, struct buf *dst)
+{
+	size_t	i, start = 0, j;
+	long	idx;
+
+	for (i = 0; i < s.n; i++) {
+		if (s.p[i] != MARK_OPEN)
+			continue;
+		if (buf_append(dst, s.p + start, i - start) == -1)
+			return -1;
+		idx = 0;
+		for (j = i + 1; j < s.n && s.p[j] != MARK_CLOSE; j++)
+			if (idx < 1000000)
+				idx = idx * 10 + (s.p[j] - '0');
+		if (idx >= 0 && (size_t)idx < ctx->nlinks &&
+		    ctx->links[idx].numbered &&
+		    buf_printf(dst, "[%ld]", idx + 1) == -1)
+			return -1;
+		i = j;
+		start = j + 1;
+	}
+	if (start < s.n)
+		return buf_append(dst, s.p + start, s.n - start);
+	return 0;
+}
+
+static int
+md_sep(struct buf *b)
+{
+	return b->len > 0 ? buf_putc(b, '\n') : 0;
+}
+
+static void
+md_block_begin(struct md2gmi *ctx, MD_BLOCKTYPE type)
+{
+	ctx->link_only_ok = type == MD_BLOCK_P || type == MD_BLOCK_UL ||
+	    type == MD_BLOCK_OL || type == MD_BLOCK_HTML;
+	ctx->other_text = false;
+	ctx->is_note = false;
+	ctx->q_sep = false;
+	ctx->q_any = false;
+	buf_reset(&ctx->blk);
+}
+
+/* R20/R21: the block, then a blank line and its links (or only them). */
+static int
+md_block_end(struct md2gmi *ctx)
+{
+	struct buf		*dst = ctx->is_note ? &ctx->notes : ctx->out;
+	struct md2gmi_link	*l;
+	size_t			 i;
+	bool			 bare;
+
+	bare = ctx->link_only_ok && !ctx->other_text && ctx->nlinks > 0;
+	if (!bare && ctx->blk.len > 0 && (md_sep(dst) == -1 ||
+	    md_expand(ctx, buf_span(&ctx->blk), dst) == -1))
+		return -1;
+	if (ctx->nlinks > 0 && md_sep(dst) == -1)
+		return -1;
+	for (i = 0; i < ctx->nlinks; i++) {
+		l = &ctx->links[i];
+		if (buf_printf(dst, "=> %s", l->url) == -1 ||
+		    (l->numbered && buf_printf(dst, " [%zu]", i + 1) == -1) ||
+		    (l->label && buf_printf(dst, " %s", l->label) == -1) ||
+		    buf_putc(dst, '\n') == -1)
+			return -1;
+	}
+	ctx->info->nlinks += ctx->nlinks;
+	md_links_clear(ctx);
+	buf_reset(&ctx->blk);
+	buf_reset(&ctx->line);
+	ctx->html_skip = 0;
+	ctx->link_nest = 0;
+	ctx->img_depth = 0;
+	ctx->soft = false;
+	return 0;
+}
+
+/* HTML (R19): tags stripped, text kept, img and a extracted. */
+
+static const char *md_html_skip_tags[] = {
+	"script", "style", "iframe", "form", "canvas", "dialog", "progress",
+	"fieldset", "textarea", "noscript", "svg", "template", "object"
+};
+
+static const char *md_html_block_tags[] = {
+	"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
+	"tr", "table", "blockquote", "pre", "section", "article", "header",
+	"footer", "figure", "figcaption", "hr", "dl", "dt", "dd", "details",
+	"summary", "center", "nav", "aside", "main", "address", "caption"
+};
+
+static bool
+md_in_list(const char *name, const char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(name, v[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The value of attribute name inside a tag, raw, or an empty span. */
+static struct span
+md_html_attr(struct span tag, const char *name)
+{
+	size_t	i = 0, n = strlen(name), j;
+	char	q;
+
+	while (i < tag.n) {
+		while (i < tag.n && (tag.p[i] == ' ' || tag.p[i] == '\t' ||
+		    tag.p[i] == '\n' || tag.p[i] == '\r' || tag.p[i] == '/'))
+			i++;
+		j = i;
+		while (i < tag.n && tag.p[i] != '=' && tag.p[i] != ' ' &&
+		    tag.p[i] != '\t' && tag.p[i] != '\n' && tag.p[i] != '>')
+			i++;
+		if (i == j) {
+			i++;
+			continue;
+		}
+		if (i >= tag.n || tag.p[i] != '=') {
+			continue;
+		}
+		{
+			bool	match = i - j == n &&
+			    strncasecmp(tag.p + j, name, n) == 0;
+			size_t	vs, ve;
+
+			i++;
+			if (i < tag.n && (tag.p[i] == '"' ||
+			    tag.p[i] == '\'')) {
+				q = tag.p[i++];
+				vs = i;
+				while (i < tag.n && tag.p[i] != q)
+					i++;
+				ve = i;
+				i++;
+			} else {
+				vs = i;
+				while (i < tag.n && tag.p[i] != ' ' &&
+				    tag.p[i] != '\t' && tag.p[i] != '\n' &&
+				    tag.p[i] != '>')
+					i++;
+				ve = i;
+			}
+			if (match)
+				return span_make(tag.p + vs, ve - vs);
+		}
+	}
+	return span_make("", 0);
+}
+
+static int
+md_html_img(struct md2gmi *ctx, struct span attrs)
+{
+	struct buf	*b = &ctx->tmp2;
+	struct span	 alt;
+	int		 rc;
+
+	buf_reset(b);
+	if (ent_decode_all(md_html_attr(attrs, "src"), b) == -1)
+		return -1;
+	if (md_img_begin(ctx, buf_span(b)) == -1)
+		return -1;
+	buf_reset(b);
+	alt = md_html_attr(attrs, "alt");
+	rc = ent_decode_all(alt, b);
+	if (rc == 0)
+		rc = md_sink(ctx, buf_span(b), 0);
+	if (rc == 0)
+		rc = md_img_end(ctx);
+	return rc;
+}
+
+static int
+md_html_a(struct md2gmi *ctx, struct span attrs)
+{
+	buf_reset(&ctx->tmp2);
+	if (ent_decode_all(md_html_attr(attrs, "href"), &ctx->tmp2) == -1)
+		return -1;
+	return md_link_begin(ctx, buf_span(&ctx->tmp2));
+}
+
+/* One tag: name (lower case), whether it closes, and its attributes. */
+static int
+md_html_tag(struct md2gmi *ctx, const char *name, bool closing,
+    bool selfclose, struct span attrs, bool block)
+{
+	if (md_in_list(name, md_html_skip_tags, sizeof(md_html_skip_tags) /
+	    sizeof(md_html_skip_tags[0]))) {
+		if (closing && ctx->html_skip > 0)
+			ctx->html_skip--;
+		else if (!closing && !selfclose)
+			ctx->html_skip++;
+		return 0;
+	}
+	if (ctx->html_skip > 0)
+		return 0;
+	if (strcmp(name, "br") == 0)
+		return md_break(ctx);
+	if (strcmp(name, "img") == 0)
+		return closing ? 0 : md_html_img(ctx, attrs);
+	if (strcmp(name, "a") == 0) {
+		if (closing)
+			return md_link_end(ctx);
+		return selfclose ? 0 : md_html_a(ctx, attrs);
+	}
+	if (block && md_in_list(name, md_html_block_tags,
+	    sizeof(md_html_block_tags) / sizeof(md_html_block_tags[0])))
+		return md_break(ctx);
+	return 0;
+}
+
+/* Skip from s.p[i] == '<' past the construct; parse tags on the way. */
+static size_t
+md_html_markup(struct md2gmi *ctx, struct span s, size_t i, bool block)
+{
+	const char	*end;
+	char		 name[16];
+	size_t		 j, k, n = 0;
+	bool		 closing = false, selfclose;
+	char		 q = 0;
+
+	if (span_starts_with(span_make(s.p + i, s.n - i), "<!--")) {
+		end = memmem(s.p + i + 4, s.n - i - 4, "-->", 3);
+		return end ? (size_t)(end - s.p) + 3 : s.n;
+	}
+	j = i + 1;
+	if (j < s.n && (s.p[j] == '!' || s.p[j] == '?')) {
+		end = memchr(s.p + j, '>', s.n - j);
+		return end ? (size_t)(end - s.p) + 1 : s.n;
+	}
+	if (j < s.n && s.p[j] == '/') {
+		closing = true;
+		j++;
+	}
+	if (j >= s.n || !((s.p[j] >= 'a' && s.p[j] <= 'z') ||
+	    (s.p[j] >= 'A' && s.p[j] <= 'Z'))) {
+		if (md_sink_cstr(ctx, "<", 0) == -1)
+			ctx->err = true;
+		return i + 1;
+	}
+	while (j < s.n && ((s.p[j] >= 'a' && s.p[j] <= 'z') ||
+	    (s.p[j] >= 'A' && s.p[j] <= 'Z') || (s.p[j] >= '0' &&
+	    s.p[j] <= '9') || s.p[j] == '-')) {
+		if (n + 1 < sizeof(name))
+			name[n++] = (char)(s.p[j] | 0x20);
+		j++;
+	}
+	name[n] = '\0';
+	for (k = j; k < s.n; k++) {
+		if (q != 0) {
+			if (s.p[k] == q)
+				q = 0;
+		} else if (s.p[k] == '"' || s.p[k] == '\'')
+			q = s.p[k];
+		else if (s.p[k] == '>')
+			break;
+	}
+	selfclose = k > j && k < s.n && s.p[k - 1] == '/';
+	if (md_html_tag(ctx, name, closing, selfclose, span_make(s.p + j,
+	    k - j), block) == -1)
+		ctx->err = true;
+	return k < s.n ? k + 1 : s.n;
+}
+
+static int
+md_html(struct md2gmi *ctx, struct span s, bool block)
+{
+	size_t		 i = 0, j;
+	const char	*lt;
+
+	while (i < s.n && !ctx->err) {
+		if (s.p[i] == '<') {
+			i = md_html_markup(ctx, s, i, block);
+			continue;
+		}
+		lt = memchr(s.p + i, '<', s.n - i);
+		j = lt ? (size_t)(lt - s.p) : s.n;
+		if (ctx->html_skip == 0) {
+			buf_reset(&ctx->tmp2);
+			if (ent_decode_all(span_make(s.p + i, j - i),
+			    &ctx->tmp2) == -1 || md_sink(ctx,
+			    buf_span(&ctx->tmp2), block ? SK_COLLAPSE : 0) ==
+			    -1)
+				return -1;
+		}
+		i = j;
+	}
+	return ctx->err ? -1 : 0;
+}
+
+/* Containers. */
+
+static int
+md_inner(const struct md2gmi *ctx)
+{
+	int	d = ctx->cdepth;
+
+	if (d == 0)
+		return -1;
+	return (int)ctx->ctr[(d > MD2GMI_MAX_NEST ? MD2GMI_MAX_NEST : d) - 1];
+}
+
+static void
+md_push(struct md2gmi *ctx, enum md2gmi_ctr c)
+{
+	if (ctx->cdepth < MD2GMI_MAX_NEST)
+		ctx->ctr[ctx->cdepth] = c;
+	ctx->cdepth++;
+}
+
+static void
+md_restore_inl(struct md2gmi *ctx)
+{
+	ctx->inl = md_inner(ctx) == CTR_LIST ? INL_LI : INL_NONE;
+}
+
+static struct md2gmi_list *
+md_cur_list(struct md2gmi *ctx)
+{
+	int	d = ctx->ldepth > MD2GMI_MAX_NEST ? MD2GMI_MAX_NEST :
+		    ctx->ldepth;
+
+	return &ctx->lists[d > 0 ? d - 1 : 0];
+}
+
+/* Write the open item's text as its "* " line. */
+static int
+md_li_flush(struct md2gmi *ctx)
+{
+	struct md2gmi_list	*l = md_cur_list(ctx);
+	struct span		 t;
+
+	md_footnote_refs(&ctx->line);
+	t = md_trim(buf_span(&ctx->line));
+	if (t.n > 0 || (!ctx->li_done && strchr(l->prefix, '[') != NULL)) {
+		/* One line per item: hard breaks were already spaces. */
+		if (md_put_line(ctx, l->prefix, t, false) == -1)
+			return -1;
+	}
+	ctx->li_done = true;
+	buf_reset(&ctx->line);
+	ctx->soft = false;
+	return 0;
+}
+
+/* A block that cannot sit inside an item's line ends that line first. */
+static int
+md_break_item(struct md2gmi *ctx)
+{
+	if (md_inner(ctx) == CTR_LIST && ctx->ldepth > 0)
+		return md_li_flush(ctx);
+	return 0;
+}
+
+static int
+md_enter_list(struct md2gmi *ctx, bool ordered, unsigned start)
+{
+	struct md2gmi_list	*l;
+
+	if (md_break_item(ctx) == -1)
+		return -1;
+	md_push(ctx, CTR_LIST);
+	ctx->ldepth++;
+	l = md_cur_list(ctx);
+	l->ordered = ordered;
+	l->num = start;
+	l->prefix[0] = '\0';
+	ctx->inl = INL_NONE;
+	return 0;
+}
+
+static void
+md_leave_list(struct md2gmi *ctx)
+{
+	ctx->cdepth--;
+	ctx->ldepth--;
+	/* Items of a nested list run on; a whole list ends a quote part. */
+	if (ctx->qdepth > 0 && md_inner(ctx) == CTR_QUOTE)
+		ctx->q_sep = true;
+	md_restore_inl(ctx);
+}
+
+/* R10/R11/R16: "* ", "* ◦ ", "* ▪ ", "N. ", "> • " and task boxes. */
+static void
+md_enter_li(struct md2gmi *ctx, const MD_BLOCK_LI_DETAIL *d)
+{
+	struct md2gmi_list	*l = md_cur_list(ctx);
+	const char		*mark, *quote = ctx->qdepth > 0 ? "> " : "";
+	char			 task[8] = "";
+
+	mark = ctx->ldepth <= 1 ? "" : ctx->ldepth == 2 ? "\u25e6 " :
+	    "\u25aa ";
+	if (d->is_task)
+		snprintf(task, sizeof(task), "[%c] ",
+		    d->task_mark == ' ' ? ' ' : 'x');
+	if (l->ordered)
+		snprintf(l->prefix, sizeof(l->prefix), "%s%s%u. %s", quote,
+		    mark, l->num++, task);
+	else if (ctx->qdepth > 0)
+		snprintf(l->prefix, sizeof(l->prefix), "> %s%s",
+		    ctx->ldepth <= 1 ? "\u2022 " : mark, task);
+	else
+		snprintf(l->prefix, sizeof(l->prefix), "* %s%s", mark, task);
+	ctx->li_done = false;
+	ctx->inl = INL_LI;
+	buf_reset(&ctx->line);
+	ctx->soft = false;
+}
+
+static int
+md_enter_quote(struct md2gmi *ctx)
+{
+	if (md_break_item(ctx) == -1)
+		return -1;
+	md_push(ctx, CTR_QUOTE);
+	ctx->qdepth++;
+	ctx->inl = INL_NONE;
+	return 0;
+}
+
+static void
+md_leave_quote(struct md2gmi *ctx)
+{
+	ctx->cdepth--;
+	ctx->qdepth--;
+	ctx->q_sep = true;
+	md_restore_inl(ctx);
+}
+
+/* Paragraphs and headings. */
+
+static void
+md_enter_p(struct md2gmi *ctx)
+{
+	if (md_inner(ctx) == CTR_LIST)
+		return;
+	ctx->inl = INL_P;
+	buf_reset(&ctx->line);
+	ctx->soft = false;
+}
+
+/* R25: a top-level "[^x]: text" paragraph moves to the Notes section. */
+static void
+md_footnote_def(struct md2gmi *ctx)
+{
+	struct buf	*l = &ctx->line;
+	size_t		 i;
+
+	if (ctx->depth != 1 || l->len < 5 || l->p[0] != '[' ||
+	    l->p[1] != '^')
+		return;
+	for (i = 2; i < l->len && l->p[i] != ']' && l->p[i] != ' '; i++)
+		;
+	if (i + 1 >= l->len || l->p[i] != ']' || l->p[i + 1] != ':' ||
+	    i == 2)
+		return;
+	memmove(l->p + i + 1, l->p + i + 2, l->len - i - 2);
+	l->len--;
+	ctx->is_note = true;
+}
+
+static int
+md_leave_p(struct md2gmi *ctx)
+{
+	if (md_inner(ctx) == CTR_LIST) {
+		ctx->soft = true;
+		return 0;
+	}
+	if (ctx->qdepth > 0) {
+		if (md_flush_text(ctx, "> ", false) == -1)
+			return -1;
+		ctx->q_sep = true;
+	} else {
+		md_footnote_def(ctx);
+		if (md_flush_text(ctx, "", true) == -1)
+			return -1;
+	}
+	md_restore_inl(ctx);
+	return 0;
+}
+
+static void
+md_enter_h(struct md2gmi *ctx, const MD_BLOCK_H_DETAIL *d)
+{
+	if (md_inner(ctx) == CTR_LIST)
+		return;
+	ctx->h_level = (int)d->level;
+	ctx->inl = ctx->qdepth > 0 ? INL_P : INL_H;
+	buf_reset(&ctx->line);
+	ctx->soft = false;
+}
+
+/* Case and spacing do not make two titles different (R9). */
+static bool
+md_same_title(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a == *b;
+		if ((*a | 0x20) != (*b | 0x20) && *a != *b)
+			return false;
+		a++;
+		b++;
+	}
+}
+
+static int
+md_leave_h(struct md2gmi *ctx)
+{
+	static const char	*hashes[] = { "# ", "## ", "### " };
+	struct md2gmi_info	*info = ctx->info;
+	struct span		 t;
+	char			*plain;
+
+	if (md_inner(ctx) == CTR_LIST) {
+		ctx->soft = true;
+		return 0;
+	}
+	if (ctx->qdepth > 0)
+		return md_leave_p(ctx);
+	md_footnote_refs(&ctx->line);
+	t = md_trim(buf_span(&ctx->line));
+	ctx->inl = INL_NONE;
+	if (t.n == 0)
+		return 0;
+	if (ctx->h_level == 1 && ctx->depth == 1 && info->first_h1 == NULL) {
+		if ((plain = md_label_dup(t)) == NULL)
+			return -1;
+		info->first_h1 = plain;
+		if (ctx->out->len == ctx->out_start && ctx->notes.len == 0 &&
+		    (ctx->opts->title == NULL ||
+		    md_same_title(ctx->opts->title, plain))) {
+			/* The header already says it. */
+			info->dropped_h1 = true;
+			md_links_clear(ctx);
+			buf_reset(&ctx->line);
+			return 0;
+		}
+	}
+	if (md_put_line(ctx, hashes[ctx->h_level > 3 ? 2 :
+	    ctx->h_level - 1], t, false) == -1)
+		return -1;
+	buf_reset(&ctx->line);
+	return 0;
+}
+
+/* Code blocks (R12) and HTML blocks. */
+
+static int
+md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
+{
+	struct span	alt;
+	size_t		i;
+
+	if (md_break_item(ctx) == -1)
+		return -1;
+	buf_reset(&ctx->code);
+	buf_reset(&ctx->tmp2);
+	if (attr_decode(&d->lang, &ctx->tmp2) == -1)
+		return -1;
+	alt = md_trim(buf_span(&ctx->tmp2));
+	if (alt.n >= sizeof(ctx->code_alt))
+		alt.n = sizeof(ctx->code_alt) - 1;
+	for (i = 0; i < alt.n; i++) {
+		unsigned char	c = (unsigned char)alt.p[i];
+
+		ctx->code_alt[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	ctx->code_alt[alt.n] = '\0';
+	ctx->in_code_block = true;
+	ctx->other_text = true;
+	return 0;
+}
+
+static int
+md_leave_code(struct md2gmi *ctx)
+{
+	struct span	all = buf_span(&ctx->code), ln;
+	size_t		i, start = 0;
+	struct buf	*b = &ctx->blk;
+
+	if (all.n > 0 && all.p[all.n - 1] == '\n')
+		all.n--;
+	if (buf_printf(b, "```%s\n", ctx->code_alt) == -1)
+		return -1;
+	for (i = 0; i <= all.n && all.n > 0; i++) {
+		if (i < all.n && all.p[i] != '\n')
+			continue;
+		ln = span_make(all.p + start, i - start);
+		start = i + 1;
+		/* A toggle inside the block would close it early. */
+		if (span_starts_with(ln, "```") && buf_putc(b, ' ') == -1)
+			return -1;
+		if (buf_append_span(b, ln) == -1 || buf_putc(b, '\n') == -1)
+			return -1;
+	}
+	if (buf_puts(b, "```\n") == -1)
+		return -1;
+	ctx->in_code_block = false;
+	if (ctx->qdepth > 0)
+		ctx->q_sep = true;
+	md_restore_inl(ctx);
+	return 0;
+}
+
+/* Code text keeps TAB and newlines; other controls become U+FFFD. */
+static int
+md_code_text(struct md2gmi *ctx, struct span s)
+{
+	size_t	i, start = 0;
+
+	for (i = 0; i < s.n; i++) {
+		unsigned char	c = (unsigned char)s.p[i];
+
+		if ((c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n')
+			continue;
+		if (buf_append(&ctx->code, s.p + start, i - start) == -1 ||
+		    u8_put(&ctx->code, 0xfffd) == -1)
+			return -1;
+		start = i + 1;
+	}
+	return buf_append(&ctx->code, s.p + start, s.n - start);
+}
+
+static void
+md_enter_html(struct md2gmi *ctx)
+{
+	buf_reset(&ctx->code);
+	ctx->in_html_block = true;
+	if (md_inner(ctx) != CTR_LIST) {
+		ctx->inl = INL_HTML;
+		buf_reset(&ctx->line);
+		ctx->soft = false;
+	}
+}
+
+static int
+md_leave_html(struct md2gmi *ctx)
+{
+	int	rc;
+
+	ctx->in_html_block = false;
+	rc = md_html(ctx, buf_span(&ctx->code), true);
+	ctx->html_skip = 0;
+	if (rc == -1 || md_inner(ctx) == CTR_LIST)
+		return rc;
+	if (ctx->qdepth > 0) {
+		rc = md_flush_text(ctx, "> ", false);
+		ctx->q_sep = true;
+	} else
+		rc = md_flush_text(ctx, "", true);
+	md_restore_inl(ctx);
+	return rc;
+}
+
+static int
+md_hr(struct md2gmi *ctx)
+{
+	if (md_inner(ctx) == CTR_LIST)
+		return md_break_item(ctx);
+	return md_put_line(ctx, ctx->qdepth > 0 ? "> " : "",
+	    span_cstr("---"), false);
+}
+
+/* Tables (R17). */
+
+static int
+md_enter_table(struct md2gmi *ctx, const MD_BLOCK_TABLE_DETAIL *d)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+
+	if (md_break_item(ctx) == -1)
+		return -1;
+	t->ncols = d->col_count;
+	t->col = 0;
+	t->rows = 0;
+	t->ncells = 0;
+	t->in_head = false;
+	memset(t->align, 0, sizeof(t->align));
+	buf_reset(&t->text);
+	ctx->other_text = true;
+	return 0;
+}
+
+static void
+md_enter_cell(struct md2gmi *ctx, const MD_BLOCK_TD_DETAIL *d)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+
+	if (t->in_head && t->col < MD2GMI_MAX_COLS)
+		t->align[t->col] = d->align;
+	ctx->inl = INL_TD;
+	buf_reset(&ctx->line);
+	ctx->soft = false;
+}
+
+static int
+md_add_cell(struct md2gmi *ctx, struct span s)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+	struct md2gmi_cell	*nc;
+	size_t			 ncap;
+
+	if (t->ncells >= MD2GMI_MAX_CELLS)
+		return -1;
+	if (t->ncells == t->cap) {
+		ncap = t->cap ? t->cap * 2 : 64;
+		if ((nc = mem_realloc(t->cells, ncap * sizeof(*nc))) == NULL)
+			return -1;
+		t->cells = nc;
+		t->cap = ncap;
+	}
+	t->cells[t->ncells].off = t->text.len;
+	t->cells[t->ncells].len = s.n;
+	t->ncells++;
+	t->col++;
+	return buf_append_span(&t->text, s);
+}
+
+static int
+md_leave_cell(struct md2gmi *ctx)
+{
+	int	rc;
+
+	md_footnote_refs(&ctx->line);
+	rc = ctx->tbl.col < ctx->tbl.ncols ?
+	    md_add_cell(ctx, md_trim(buf_span(&ctx->line))) : 0;
+	buf_reset(&ctx->line);
+	ctx->inl = INL_NONE;
+	return rc;
+}
+
+static int
+md_leave_row(struct md2gmi *ctx)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+
+	while (t->col < t->ncols)
+		if (md_add_cell(ctx, span_make("", 0)) == -1)
+			return -1;
+	t->col = 0;
+	t->rows++;
+	return 0;
+}
+
+static struct span
+md_cell(const struct md2gmi_table *t, const struct buf *text, unsigned r,
+    unsigned c)
+{
+	const struct md2gmi_cell	*cl;
+
+	cl = &t->cells[(size_t)r * t->ncols + c];
+	return span_make(text->p + cl->off, cl->len);
+}
+
+/* One grid row, padded by display width, trailing spaces trimmed. */
+static int
+md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
+    const size_t *w)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+	struct buf		*b = &ctx->tmp;
+	struct span		 s;
+	size_t			 cw, pad, left;
+	unsigned		 c;
+
+	buf_reset(b);
+	for (c = 0; c < t->ncols; c++) {
+		s = md_cell(t, text, r, c);
+		cw = u8_columns(s);
+		pad = w[c] - cw;
+		left = t->align[c] == MD_ALIGN_RIGHT ? pad :
+		    t->align[c] == MD_ALIGN_CENTER ? pad / 2 : 0;
+		if ((c > 0 && buf_puts(b, " | ") == -1) ||
+		    buf_printf(b, "%*s", (int)left, "") == -1 ||
+		    buf_append_span(b, s) == -1 ||
+		    buf_printf(b, "%*s", (int)(pad - left), "") == -1)
+			return -1;
+	}
+	while (b->len > 0 && b->p[b->len - 1] == ' ')
+		b->len--;
+	if (span_starts_with(buf_span(b), "```") &&
+	    buf_putc(&ctx->blk, ' ') == -1)
+		return -1;
+	if (buf_append(&ctx->blk, b->p, b->len) == -1)
+		return -1;
+	return buf_putc(&ctx->blk, '\n');
+}
+
+static int
+md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+	unsigned		 r, c;
+	size_t			 k;
+
+	if (buf_puts(&ctx->blk, "```table\n") == -1 ||
+	    md_grid_row(ctx, text, 0, w) == -1)
+		return -1;
+	for (c = 0; c < t->ncols; c++) {
+		if (c > 0 && buf_puts(&ctx->blk, "-+-") == -1)
+			return -1;
+		for (k = 0; k < w[c]; k++)
+			if (buf_putc(&ctx->blk, '-') == -1)
+				return -1;
+	}
+	if (buf_putc(&ctx->blk, '\n') == -1)
+		return -1;
+	for (r = 1; r < t->rows; r++)
+		if (md_grid_row(ctx, text, r, w) == -1)
+			return -1;
+	return buf_puts(&ctx->blk, "```\n");
+}
+
+/* Too wide to read on a phone: "* Col: value · Col: value" per row. */
+static int
+md_table_list(struct md2gmi *ctx, const struct buf *text)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+	struct buf		*b = &ctx->tmp;
+	struct span		 h, v;
+	unsigned		 r, c;
+	bool			 any;
+
+	for (r = t->rows > 1 ? 1 : 0; r < t->rows; r++) {
+		buf_reset(b);
+		any = false;
+		for (c = 0; c < t->ncols; c++) {
+			h = md_cell(t, text, 0, c);
+			v = md_cell(t, text, r, c);
+			if (v.n == 0)
+				continue;
+			if ((any && buf_puts(b, " \u00b7 ") == -1) ||
+			    (r > 0 && h.n > 0 && (buf_append_span(b, h) == -1 ||
+			    buf_puts(b, ": ") == -1)) ||
+			    buf_append_span(b, v) == -1)
+				return -1;
+			any = true;
+		}
+		if (any && md_put_line(ctx, ctx->qdepth > 0 ? "> \u2022 " :
+		    "* ", buf_span(b), false) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+md_leave_table(struct md2gmi *ctx)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+	struct buf		 ex;
+	size_t			 w[MD2GMI_MAX_COLS], total = 0, i, off;
+	struct span		 s;
+	int			 rc;
+
+	/* Markers become "[n]" now so that widths are final. */
+	buf_init(&ex, ctx->blk.max);
+	for (i = 0; i < t->ncells; i++) {
+		s = span_make(t->text.p + t->cells[i].off, t->cells[i].len);
+		off = ex.len;
+		if (md_expand(ctx, s, &ex) == -1) {
+			buf_free(&ex);
+			return -1;
+		}
+		t->cells[i].off = off;
+		t->cells[i].len = ex.len - off;
+	}
+	if (ex.p == NULL && buf_reserve(&ex, 1) == -1)
+		return -1;
+	if (t->rows == 0 || t->ncols == 0)
+		rc = 0;
+	else if (t->ncols > MD2GMI_MAX_COLS)
+		rc = md_table_list(ctx, &ex);
+	else {
+		for (i = 0; i < t->ncols; i++) {
+			unsigned	r;
+
+			w[i] = 1;
+			for (r = 0; r < t->rows; r++) {
+				size_t	cw = u8_columns(md_cell(t, &ex, r,
+				    (unsigned)i));
+
+				if (cw > w[i])
+					w[i] = cw;
+			}
+			total += w[i] + (i > 0 ? 3 : 0);
+		}
+		rc = total > MD2GMI_TABLE_WIDTH ? md_table_list(ctx, &ex) :
+		    md_table_grid(ctx, &ex, w);
+	}
+	buf_free(&ex);
+	if (ctx->qdepth > 0)
+		ctx->q_sep = true;
+	md_restore_inl(ctx);
+	return rc;
+}
+
+/* md4c callbacks, shaped like md4c-html.c. */
+
+static int
+md_enter_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
+{
+	struct md2gmi	*ctx = ud;
+	int		 rc = 0;
+
+	if (ctx->err)
+		return -1;
+	if (type == MD_BLOCK_DOC)
+		return 0;
+	if (ctx->depth++ == 0)
+		md_block_begin(ctx, type);
+	switch (type) {
+	case MD_BLOCK_QUOTE:
+		rc = md_enter_quote(ctx);
+		break;
+	case MD_BLOCK_UL:
+		rc = md_enter_list(ctx, false, 1);
+		break;
+	case MD_BLOCK_OL:
+		rc = md_enter_list(ctx, true,
+		    ((MD_BLOCK_OL_DETAIL *)detail)->start);
+		break;
+	case MD_BLOCK_LI:
+		md_enter_li(ctx, detail);
+		break;
+	case MD_BLOCK_HR:
+		rc = md_hr(ctx);
+		break;
+	case MD_BLOCK_H:
+		md_enter_h(ctx, detail);
+		break;
+	case MD_BLOCK_CODE:
+		rc = md_enter_code(ctx, detail);
+		break;
+	case MD_BLOCK_HTML:
+		md_enter_html(ctx);
+		break;
+	case MD_BLOCK_P:
+		md_enter_p(ctx);
+		break;
+	case MD_BLOCK_TABLE:
+		rc = md_enter_table(ctx, detail);
+		break;
+	case MD_BLOCK_THEAD:
+		ctx->tbl.in_head = true;
+		break;
+	case MD_BLOCK_TBODY:
+		ctx->tbl.in_head = false;
+		break;
+	case MD_BLOCK_TH:
+	case MD_BLOCK_TD:
+		md_enter_cell(ctx, detail);
+		break;
+	default:
+		break;
+	}
+	if (rc == -1)
+		ctx->err = true;
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+md_leave_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
+{
+	struct md2gmi	*ctx = ud;
+	int		 rc = 0;
+
+	(void)detail;
+	if (ctx->err)
+		return -1;
+	if (type == MD_BLOCK_DOC)
+		return 0;
+	switch (type) {
+	case MD_BLOCK_QUOTE:
+		md_leave_quote(ctx);
+		break;
+	case MD_BLOCK_UL:
+	case MD_BLOCK_OL:
+		md_leave_list(ctx);
+		break;
+	case MD_BLOCK_LI:
+		rc = md_li_flush(ctx);
+		ctx->inl = INL_NONE;
+		break;
+	case MD_BLOCK_H:
+		rc = md_leave_h(ctx);
+		break;
+	case MD_BLOCK_CODE:
+		rc = md_leave_code(ctx);
+		break;
+	case MD_BLOCK_HTML:
+		rc = md_leave_html(ctx);
+		break;
+	case MD_BLOCK_P:
+		rc = md_leave_p(ctx);
+		break;
+	case MD_BLOCK_TABLE:
+		rc = md_leave_table(ctx);
+		break;
+	case MD_BLOCK_TR:
+		rc = md_leave_row(ctx);
+		break;
+	case MD_BLOCK_TH:
+	case MD_BLOCK_TD:
+		rc = md_leave_cell(ctx);
+		break;
+	default:
+		break;
+	}
+	if (rc == 0 && --ctx->depth == 0)
+		rc = md_block_end(ctx);
+	if (rc == -1)
+		ctx->err = true;
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+md_enter_span_cb(MD_SPANTYPE type, void *detail, void *ud)
+{
+	struct md2gmi	*ctx = ud;
+	int		 rc = 0;
+
+	if (ctx->err)
+		return -1;
+	switch (type) {
+	case MD_SPAN_A:
+		buf_reset(&ctx->tmp2);
+		rc = attr_decode(&((MD_SPAN_A_DETAIL *)detail)->href,
+		    &ctx->tmp2);
+		if (rc == 0)
+			rc = md_link_begin(ctx, buf_span(&ctx->tmp2));
+		break;
+	case MD_SPAN_IMG:
+		buf_reset(&ctx->tmp2);
+		rc = attr_decode(&((MD_SPAN_IMG_DETAIL *)detail)->src,
+		    &ctx->tmp2);
+		if (rc == 0)
+			rc = md_img_begin(ctx, buf_span(&ctx->tmp2));
+		break;
+	case MD_SPAN_CODE:
+		ctx->in_code_span = true;
+		if (ctx->inl != INL_H)
+			rc = md_sink_cstr(ctx, "`", SK_NOLABEL | SK_OURS);
+		break;
+	case MD_SPAN_DEL:
+		if (ctx->inl != INL_H)
+			rc = md_sink_cstr(ctx, "~~", SK_NOLABEL | SK_OURS);
+		break;
+	default:
+		break;
+	}
+	if (rc == -1)
+		ctx->err = true;
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+md_leave_span_cb(MD_SPANTYPE type, void *detail, void *ud)
+{
+	struct md2gmi	*ctx = ud;
+	int		 rc = 0;
+
+	(void)detail;
+	if (ctx->err)
+		return -1;
+	switch (type) {
+	case MD_SPAN_A:
+		rc = md_link_end(ctx);
+		break;
+	case MD_SPAN_IMG:
+		rc = md_img_end(ctx);
+		break;
+	case MD_SPAN_CODE:
+		ctx->in_code_span = false;
+		if (ctx->inl != INL_H)
+			rc = md_sink_cstr(ctx, "`", SK_NOLABEL | SK_OURS);
+		break;
+	case MD_SPAN_DEL:
+		if (ctx->inl != INL_H)
+			rc = md_sink_cstr(ctx, "~~", SK_NOLABEL | SK_OURS);
+		break;
+	default:
+		break;
+	}
+	if (rc == -1)
+		ctx->err = true;
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
+{
+	struct md2gmi	*ctx = ud;
+	struct span	 s = span_make(text, size);
+	int		 rc;
+
+	if (ctx->err)
+		return -1;
+	if (ctx->in_code_block)
+		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
+		    md_code_text(ctx, s);
+	else if (ctx->in_html_block)
+		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
+		    buf_append_span(&ctx->code, s);
+	else {
+		switch (type) {
+		case MD_TEXT_NULLCHAR:
+			rc = md_sink_cstr(ctx, "\xef\xbf\xbd", 0);
+			break;
+		case MD_TEXT_BR:
+			rc = md_break(ctx);
+			break;
+		case MD_TEXT_SOFTBR:
+			ctx->soft = true;
+			rc = 0;
+			break;
+		case MD_TEXT_ENTITY:
+			buf_reset(&ctx->tmp2);
+			rc = ent_decode(s, &ctx->tmp2);
+			if (rc == 0)
+				rc = md_sink(ctx, buf_span(&ctx->tmp2), 0);
+			break;
+		case MD_TEXT_HTML:
+			rc = md_html(ctx, s, false);
+			break;
+		default:
+			rc = md_sink(ctx, s, 0);
+			break;
+		}
+	}
+	if (rc == -1)
+		ctx->err = true;
+	return rc == -1 ? -1 : 0;
+}
+
+static void
+md_ctx_free(struct md2gmi *ctx)
+{
+	md_links_clear(ctx);
+	free(ctx->links);
+	free(ctx->tbl.cells);
+	buf_free(&ctx->tbl.text);
+	buf_free(&ctx->blk);
+	buf_free(&ctx->line);
+	buf_free(&ctx->label);
+	buf_free(&ctx->alt);
+	buf_free(&ctx->href);
+	buf_free(&ctx->code);
+	buf_free(&ctx->notes);
+	buf_free(&ctx->tmp);
+	buf_free(&ctx->tmp2);
+	buf_free(&ctx->code_src);
+}
+
+/* The deferred footnotes under their own heading. */
+static int
+md_notes(struct md2gmi *ctx)
+{
+	if (ctx->notes.len == 0)
+		return 0;
+	if (md_sep(ctx->out) == -1 || buf_puts(ctx->out, "## Notes\n\n") == -1)
+		return -1;
+	return buf_append(ctx->out, ctx->notes.p, ctx->notes.len);
+}
+
+int
+md2gmi_render(struct span md, const struct md2gmi_opts *opts,
+    struct buf *out, struct md2gmi_info *info, struct fm_diags *diags)
+{
+	struct md2gmi	 ctx;
+	MD_PARSER	 parser;
+	size_t		 max = opts->max_out;
+	int		 rc;
+
+	memset(info, 0, sizeof(*info));
+	if (md.n > UINT32_MAX)
+		return -1;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.opts = opts;
+	ctx.info = info;
+	ctx.diags = diags;
+	ctx.out = out;
+	ctx.out_start = out->len;
+	ctx.collide_skip = -1;
+	buf_init(&ctx.blk, max);
+	buf_init(&ctx.line, max);
+	buf_init(&ctx.label, max);
+	buf_init(&ctx.alt, max);
+	buf_init(&ctx.href, MD2GMI_MAX_HREF + 1);
+	buf_init(&ctx.code, max);
+	buf_init(&ctx.notes, max);
+	buf_init(&ctx.tmp, max);
+	buf_init(&ctx.tmp2, max);
+	buf_init(&ctx.code_src, MD2GMI_MAX_HREF + 1);
+	buf_init(&ctx.tbl.text, max);
+	ctx.code_alt[0] = '\0';
+
+	memset(&parser, 0, sizeof(parser));
+	parser.abi_version = 0;
+	parser.flags = MD_DIALECT_GITHUB | MD_FLAG_COLLAPSEWHITESPACE;
+	parser.enter_block = md_enter_block_cb;
+	parser.leave_block = md_leave_block_cb;
+	parser.enter_span = md_enter_span_cb;
+	parser.leave_span = md_leave_span_cb;
+	parser.text = md_text_cb;
+
+	rc = md_parse(md.p, (MD_SIZE)md.n, &parser, &ctx);
+	if (rc == 0 && !ctx.err)
+		rc = md_notes(&ctx);
+	else
+		rc = -1;
+	md_ctx_free(&ctx);
+	if (rc == -1)
+		md2gmi_info_free(info);
+	return rc;
+}
+
+void
+md2gmi_info_free(struct md2gmi_info *info)
+{
+	free(info->first_h1);
+	memset(info, 0, sizeof(*info));
+}

@@ -1,0 +1,464 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "frontmatter.h"
+#include "md2gmi.h"
+#include "mem.h"
+#include "post.h"
+
+static const char *post_image_exts[] = {
+	".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif"
+};
+
+/*
+ * R1: md4c validates nothing, so the body it sees is already clean UTF-8
+ * with LF line ends and no BOM.  Line numbers survive: CRLF and a lone CR
+ * each become one LF.
+ */
+static int
+post_preflight(struct span src, struct buf *out)
+{
+	size_t		 i = 0, k, len;
+	unsigned char	 c;
+	uint32_t	 cp;
+
+	if (src.n >= 3 && memcmp(src.p, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	if (buf_reserve(out, src.n) == -1)
+		return -1;
+	while (i < src.n) {
+		c = (unsigned char)src.p[i];
+		if (c == '\r') {
+			if (buf_putc(out, '\n') == -1)
+				return -1;
+			i += (i + 1 < src.n && src.p[i + 1] == '\n') ? 2 : 1;
+			continue;
+		}
+		if (c < 0x80) {
+			if (buf_putc(out, (char)c) == -1)
+				return -1;
+			i++;
+			continue;
+		}
+		len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		cp = 0;
+		k = 0;
+		if (c >= 0xc2 && c <= 0xf4 && i + len <= src.n) {
+			cp = c & (0x7f >> len);
+			for (k = 1; k < len; k++) {
+				unsigned char	cc;
+
+				cc = (unsigned char)src.p[i + k];
+				if ((cc & 0xc0) != 0x80)
+					break;
+				cp = (cp << 6) | (src.p[i + k] & 0x3f);
+			}
+		}
+		if (k == len && !(len == 3 && cp < 0x800) &&
+		    !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
+		    !(cp >= 0xd800 && cp <= 0xdfff)) {
+			if (buf_append(out, src.p + i, len) == -1)
+				return -1;
+			i += len;
+		} else {
+			if (buf_append(out, "\xef\xbf\xbd", 3) == -1)
+				return -1;
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* "2026-01-07-my-first-post.md" reads as "My first post". */
+static char *
+post_deslug(const char *name)
+{
+	const char	*base, *dot;
+	char		*t;
+	size_t		 n, i;
+
+	if (name == NULL || *name == '\0')
+		return mem_strdup("Untitled");
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	dot = strrchr(base, '.');
+	n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+	if (n > 11 && base[4] == '-' && base[7] == '-' && base[10] == '-' &&
+	    strspn(base, "0123456789") == 4) {
+		base += 11;
+		n -= 11;
+	}
+	if ((t = mem_strndup(base, n)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (t[i] == '-' || t[i] == '_' || (unsigned char)t[i] < 0x20)
+			t[i] = ' ';
+	}
+	if (t[0] >= 'a' && t[0] <= 'z')
+		t[0] = (char)(t[0] - 'a' + 'A');
+	if (n == 0) {
+		free(t);
+		return mem_strdup("Untitled");
+	}
+	return t;
+}
+
+static int
+post_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The file a capsule URL path names, or -1 when it cannot be one. */
+static int
+post_fs_path(struct span url, struct buf *out)
+{
+	size_t	i;
+	char	c;
+
+	for (i = 0; i < url.n && url.p[i] != '?' && url.p[i] != '#'; i++) {
+		c = url.p[i];
+		if (c == '%' && i + 2 < url.n &&
+		    post_hexval(url.p[i + 1]) >= 0 &&
+		    post_hexval(url.p[i + 2]) >= 0) {
+			c = (char)(post_hexval(url.p[i + 1]) * 16 +
+			    post_hexval(url.p[i + 2]));
+			i += 2;
+		}
+		if (c == '\0' || buf_putc(out, c) == -1)
+			return -1;
+	}
+	if (buf_cstr(out) == NULL || strstr(out->p, "/../") != NULL ||
+	    strstr(out->p, "/./") != NULL)
+		return -1;
+	return 0;
+}
+
+static bool
+post_is_image(const char *path)
+{
+	size_t	i, n = strlen(path), e;
+
+	for (i = 0; i < sizeof(post_image_exts) / sizeof(post_image_exts[0]);
+	    i++) {
+		e = strlen(post_image_exts[i]);
+		if (n > e && strcasecmp(path + n - e, post_image_exts[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* R27: "=> /assets/x.png Cover image" when the hero image is there. */
+static int
+post_cover(const struct post_input *in, struct post *p)
+{
+	struct post_meta	*m = &p->meta;
+	struct buf		 url, fs;
+	struct span		 hero = span_cstr(m->hero);
+	int			 rc = 0;
+	bool			 ok;
+
+	buf_init(&url, hero.n + strlen(in->url) + 16);
+	buf_init(&fs, url.max);
+	if (md2gmi_resolve(in->url, hero, &url) == -1 ||
+	    buf_cstr(&url) == NULL) {
+		rc = -1;
+		goto done;
+	}
+	if (strchr(url.p, ' ') != NULL || strchr(url.p, '\t') != NULL) {
+		ok = false;
+	} else if (url.p[0] != '/') {
+		ok = strncasecmp(url.p, "http", 4) == 0 ||
+		    strncasecmp(url.p, "gemini:", 7) == 0;
+	} else {
+		ok = post_fs_path(buf_span(&url), &fs) == 0 &&
+		    post_is_image(fs.p) &&
+		    (in->exists == NULL || in->exists(in->arg, fs.p));
+	}
+	if (!ok) {
+		fm_diag_add(&p->diags, m->hero_line, "cover image not found: "
+		    "%.200s", m->hero);
+		goto done;
+	}
+	rc = buf_printf(&p->gmi, "\n=> %s Cover image\n", url.p);
+done:
+	buf_free(&url);
+	buf_free(&fs);
+	return rc;
+}
+
+static int
+post_date(struct buf *b, const char *what, const struct fm_date *d)
+{
+	return buf_printf(b, "%s %04d-%02d-%02d", what, d->y, d->m, d->d);
+}
+
+/* Title, dates, description, cover image and tags (reference 5.6). */
+static int
+post_header(const struct post_input *in, struct post *p)
+{
+	struct post_meta	*m = &p->meta;
+	struct buf		*b = &p->gmi;
+	size_t			 i;
+
+	if (buf_puts(b, "# ") == -1 || buf_puts(b, m->title) == -1 ||
+	    buf_putc(b, '\n') == -1)
+		return -1;
+	if (m->pubdate.y || m->updated.y) {
+		if (buf_putc(b, '\n') == -1)
+			return -1;
+		if (m->pubdate.y &&
+		    post_date(b, "Published", &m->pubdate) == -1)
+			return -1;
+		if (m->pubdate.y && m->updated.y &&
+		    buf_puts(b, " \u00b7") == -1)
+			return -1;
+		if (m->updated.y && post_date(b, m->pubdate.y ? " Updated" :
+		    "Updated", &m->updated) == -1)
+			return -1;
+		if (buf_putc(b, '\n') == -1)
+			return -1;
+	}
+	if (m->description != NULL && *m->description != '\0' &&
+	    (buf_putc(b, '\n') == -1 ||
+	    md2gmi_text_line(b, span_cstr(m->description)) == -1 ||
+	    buf_putc(b, '\n') == -1))
+		return -1;
+	if (m->hero != NULL && *m->hero != '\0' && post_cover(in, p) == -1)
+		return -1;
+	if (m->ntags > 0) {
+		if (buf_puts(b, "\nTags: ") == -1)
+			return -1;
+		for (i = 0; i < m->ntags; i++)
+			if ((i > 0 && buf_puts(b, ", ") == -1) ||
+			    buf_puts(b, m->tags[i]) == -1)
+				return -1;
+		if (buf_putc(b, '\n') == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+post_body(const struct post_input *in, struct post *p, struct span clean,
+    struct span body, struct buf *out, struct md2gmi_info *info)
+{
+	struct md2gmi_opts	opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.base = in->url;
+	opts.title = p->meta.title;
+	opts.exists = in->exists;
+	opts.arg = in->arg;
+	opts.src = clean;
+	opts.max_out = out->max;
+	return md2gmi_render(body, &opts, out, info, &p->diags);
+}
+
+/* Front matter, then the first body H1, then the file name. */
+static int
+post_title(const struct post_input *in, struct post *p,
+    const struct md2gmi_info *info)
+{
+	if (p->meta.title != NULL && *p->meta.title != '\0')
+		return 0;
+	free(p->meta.title);
+	if (info->first_h1 != NULL && *info->first_h1 != '\0')
+		p->meta.title = mem_strdup(info->first_h1);
+	else
+		p->meta.title = post_deslug(in->name);
+	return p->meta.title == NULL ? -1 : 0;
+}
+
+int
+post_render(const struct post_input *in, struct post *p)
+{
+	struct buf		 clean, body;
+	struct md2gmi_info	 info;
+	struct span		 md;
+	unsigned long		 body_line;
+	size_t			 max;
+	int			 rc = -1;
+
+	memset(&info, 0, sizeof(info));
+	buf_init(&p->gmi, 0);
+	if (in->src.n > POST_MAX_SIZE) {
+		p->errstr = "file too large";
+		return -1;
+	}
+	max = in->src.n * POST_OUT_FACTOR + POST_OUT_SLACK;
+	buf_init(&clean, in->src.n * 3 + 16);
+	buf_init(&body, max);
+	buf_init(&p->gmi, max + POST_OUT_SLACK);
+	p->errstr = "out of memory";
+	if (post_preflight(in->src, &clean) == -1 || buf_cstr(&clean) == NULL)
+		goto done;
+	if (fm_parse(buf_span(&clean), &p->meta, &md, &body_line,
+	    &p->diags) == -1)
+		goto done;
+	if (post_body(in, p, buf_span(&clean), md, &body, &info) == -1) {
+		p->errstr = "cannot convert the body (too large or out of "
+		    "memory)";
+		goto done;
+	}
+	if (post_title(in, p, &info) == -1 || post_header(in, p) == -1)
+		goto done;
+	if (body.len > 0 && (buf_putc(&p->gmi, '\n') == -1 ||
+	    buf_append(&p->gmi, body.p, body.len) == -1))
+		goto done;
+	if (buf_puts(&p->gmi, "\n=> ./ All posts\n") == -1)
+		goto done;
+	p->errstr = NULL;
+	rc = 0;
+done:
+	md2gmi_info_free(&info);
+	buf_free(&clean);
+	buf_free(&body);
+	if (rc == -1)
+		buf_free(&p->gmi);
+	return rc;
+}
+
+void
+post_free(struct post *p)
+{
+	buf_free(&p->gmi);
+	fm_meta_free(&p->meta);
+	fm_diags_free(&p->diags);
+	p->errstr = NULL;
+}
+
+/* The command line. */
+
+struct post_cli_dir {
+	const char	*dir;
+};
+
+/* Capsule paths of "capsuled render" are relative to the file's folder. */
+static bool
+post_cli_exists(void *arg, const char *capsule_path)
+{
+	struct post_cli_dir	*d = arg;
+	struct stat		 st;
+	char			 path[PATH_MAX];
+	int			 n;
+
+	n = snprintf(path, sizeof(path), "%s%s", d->dir, capsule_path);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return false;
+	return stat(path, &st) == 0;
+}
+
+static int
+post_cli_read(const char *file, struct buf *b)
+{
+	char	chunk[65536];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf_append(b, chunk, (size_t)n) == -1) {
+			errno = EFBIG;
+			n = -1;
+			break;
+		}
+	}
+	close(fd);
+	return n == 0 ? 0 : -1;
+}
+
+static void
+post_cli_diags(const char *file, const struct fm_diags *dl)
+{
+	size_t	i;
+
+	for (i = 0; i < dl->n; i++) {
+		if (dl->v[i].line > 0)
+			fprintf(stderr, "%s:%lu: %s\n", file, dl->v[i].line,
+			    dl->v[i].msg);
+		else
+			fprintf(stderr, "%s: %s\n", file, dl->v[i].msg);
+	}
+	if (dl->dropped)
+		fprintf(stderr, "%s: more problems not shown\n", file);
+}
+
+int
+post_cli_render(int argc, char *argv[])
+{
+	struct post_input	 in;
+	struct post		 p;
+	struct post_cli_dir	 d;
+	struct buf		 src, url;
+	const char		*file, *base, *slash, *dot;
+	char			 dir[PATH_MAX];
+	int			 rc = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: capsuled render FILE.md\n");
+		return 2;
+	}
+	file = argv[1];
+	base = (slash = strrchr(file, '/')) ? slash + 1 : file;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	d.dir = dir;
+	buf_init(&src, POST_MAX_SIZE);
+	buf_init(&url, PATH_MAX);
+	memset(&p, 0, sizeof(p));
+	if (post_cli_read(file, &src) == -1) {
+		fprintf(stderr, "%s: %s\n", file, errno == EFBIG ?
+		    "file too large" : strerror(errno));
+		goto done;
+	}
+	dot = strrchr(base, '.');
+	if (buf_printf(&url, "/%.*s.gmi", (int)(dot && dot != base ?
+	    dot - base : (long)strlen(base)), base) == -1 ||
+	    buf_cstr(&url) == NULL)
+		goto done;
+	memset(&in, 0, sizeof(in));
+	in.src = buf_span(&src);
+	in.url = url.p;
+	in.name = base;
+	in.exists = post_cli_exists;
+	in.arg = &d;
+	if (post_render(&in, &p) == -1) {
+		post_cli_diags(file, &p.diags);
+		fprintf(stderr, "%s: %s\n", file, p.errstr);
+		goto done;
+	}
+	fwrite(p.gmi.p, 1, p.gmi.len, stdout);
+	fflush(stdout);
+	post_cli_diags(file, &p.diags);
+	rc = 0;
+done:
+	post_free(&p);
+	buf_free(&src);
+	buf_free(&url);
+	return rc;
+}
