@@ -8,6 +8,7 @@
 #define CAPSULED_CAPSULE_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -22,6 +23,9 @@ struct capsule {
 
 enum capsule_kind {
 	CAPSULE_FILE,		/* fd, size and mime are set */
+	CAPSULE_POST,		/* fd and st of a Markdown post to render */
+	CAPSULE_FEED,		/* a directory of posts without an index */
+	CAPSULE_ATOM,		/* atom.xml of such a directory */
 	CAPSULE_LISTING,	/* body holds a generated text/gemini page */
 	CAPSULE_REDIRECT,	/* location holds the path to go to */
 	CAPSULE_NOT_FOUND,
@@ -30,7 +34,8 @@ enum capsule_kind {
 
 struct capsule_obj {
 	enum capsule_kind	 kind;
-	int			 fd;		/* for CAPSULE_FILE, else -1 */
+	int			 fd;		/* for CAPSULE_FILE and _POST */
+	struct stat		 st;		/* the file's identity */
 	off_t			 size;
 	const char		*mime;		/* static string */
 	struct buf		 body;		/* for CAPSULE_LISTING */
@@ -56,11 +61,52 @@ void	capsule_obj_free(struct capsule_obj *o);
  * Look up a normalised path (starting with '/', as gemini_parse_request
  * makes it) and fill o.  A directory asked for without its trailing slash
  * becomes CAPSULE_REDIRECT to the path with the slash; a directory with
- * the slash is its index.gmi, else a generated listing.  Returns 0, or -1
- * when out of memory (o->kind is then CAPSULE_ERROR).
+ * the slash is its index.gmi, else its index.md (a post), else a feed
+ * when it holds posts (*.md), else a generated listing.  "x.gmi" is the
+ * file, or the post x.md when only that exists; "x.md" redirects to
+ * "x.gmi"; "atom.xml" in a directory of posts is its feed unless a file
+ * of that name exists.  Returns 0, or -1 when out of memory (o->kind is
+ * then CAPSULE_ERROR).
  */
 int	capsule_resolve(const struct capsule *c, const char *path,
 	    size_t path_len, struct capsule_obj *o);
+
+/*
+ * Called for each post: url is its Gemini path ("/blog/x.gmi"), fd an
+ * open descriptor of the .md file (owned by the caller of the callback,
+ * closed after it returns) and st its identity.  Return 0 to go on, -1 to
+ * stop the walk.
+ */
+typedef int	(*capsule_post_fn)(void *arg, const char *url, int fd,
+		    const struct stat *st);
+
+/* Directories deep and posts many that capsule_posts visits at most. */
+#define CAPSULE_WALK_DEPTH	8
+#define CAPSULE_WALK_POSTS	10000
+
+/*
+ * Call fn for every post (a *.md file other than index.md, not a dotfile)
+ * in the directory dir ("/blog/", with its slash), and in its
+ * subdirectories too when recursive.  Returns 0, or -1 when the directory
+ * cannot be read or fn stopped the walk.
+ */
+int	capsule_posts(const struct capsule *c, const char *dir, bool recursive,
+	    capsule_post_fn fn, void *arg);
+
+/*
+ * True when the percent-encoded path names a regular file inside the
+ * capsule (the check behind links and cover images in posts).
+ */
+bool	capsule_exists(const struct capsule *c, const char *path);
+
+/*
+ * Read a whole file of at most max bytes into out, checking that it did
+ * not change while it was read (so a post being rewritten is never served
+ * half-written).  Returns 0, or -1 with errno (EFBIG when too large,
+ * EAGAIN when it kept changing).
+ */
+int	capsule_read_file(int fd, const struct stat *st, size_t max,
+	    struct buf *out);
 
 /* The media type for a file name, by its extension. */
 const char *capsule_mime_for_name(const char *name);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "capsule.h"
 #include "gemini.h"
 
@@ -21,7 +22,12 @@ struct serve_ctx {
 	const struct gemini_policy	*policy;
 	const struct capsule		*capsule;
 	const char			*lang;	/* for text/gemini, or NULL */
+	const char			*hostname;	/* public name */
+	struct cache			*cache;	/* this worker's rendered posts */
 };
+
+/* Results a search page lists at most, and posts it looks through. */
+#define SERVE_SEARCH_QUERY_MAX	256
 
 /* A response ready to write: head, then body, then fd's size bytes. */
 struct response {

@@ -119,6 +119,7 @@ capsule_obj_init(struct capsule_obj *o)
 {
 	o->kind = CAPSULE_NOT_FOUND;
 	o->fd = -1;
+	memset(&o->st, 0, sizeof(o->st));
 	o->size = 0;
 	o->mime = NULL;
 	buf_init(&o->body, CAPSULE_LISTING_MAX);
@@ -229,6 +230,8 @@ capsule_read_dir(int dirfd, char ***names, size_t *count, bool *truncated)
 		close(fd);
 		return -1;
 	}
+	/* A dup shares the offset: an earlier walk may have left it at the end. */
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -303,39 +306,157 @@ out:
 	return rc;
 }
 
+static bool
+capsule_has_suffix(const char *name, size_t n, const char *suffix)
+{
+	size_t	m = strlen(suffix);
+
+	return n > m && memcmp(name + n - m, suffix, m) == 0;
+}
+
+/* True when a directory entry is a post: "x.md", not index.md. */
+static bool
+capsule_is_post_name(const char *name)
+{
+	size_t	n = strlen(name);
+
+	return name[0] != '.' && capsule_has_suffix(name, n, ".md") &&
+	    strcmp(name, "index.md") != 0;
+}
+
+static bool
+capsule_dir_has_posts(int dirfd)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+	bool		 found = false;
+
+	if ((fd = dup(dirfd)) == -1)
+		return false;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return false;
+	}
+	rewinddir(d);
+	while (!found && (de = readdir(d)) != NULL)
+		found = capsule_is_post_name(de->d_name);
+	closedir(d);
+	return found;
+}
+
+/* Open name in dirfd as a regular file; -1 when it is not one. */
+static int
+capsule_open_regular(int dirfd, const char *name, struct stat *st)
+{
+	int	fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+capsule_redirect(struct capsule_obj *o, const char *path, size_t len,
+    const char *suffix)
+{
+	o->kind = CAPSULE_REDIRECT;
+	if (url_encode_path(span_make(path, len), &o->location) == -1 ||
+	    buf_puts(&o->location, suffix) == -1) {
+		o->kind = CAPSULE_ERROR;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 capsule_directory(int dirfd, const char *path, size_t path_len,
     struct capsule_obj *o)
 {
-	struct stat	st;
-	int		fd;
+	int	fd;
 
-	if (path[path_len - 1] != '/') {
-		o->kind = CAPSULE_REDIRECT;
-		if (url_encode_path(span_make(path, path_len),
-		    &o->location) == -1 || buf_putc(&o->location, '/') == -1) {
-			o->kind = CAPSULE_ERROR;
-			return -1;
-		}
-		return 0;
-	}
-	fd = openat(dirfd, "index.gmi", O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (path[path_len - 1] != '/')
+		return capsule_redirect(o, path, path_len, "/");
+	if ((fd = capsule_open_regular(dirfd, "index.gmi", &o->st)) != -1) {
 		o->kind = CAPSULE_FILE;
 		o->fd = fd;
-		o->size = st.st_size;
+		o->size = o->st.st_size;
 		o->mime = "text/gemini";
 		return 0;
 	}
-	if (fd != -1)
-		close(fd);
-	o->kind = CAPSULE_LISTING;
+	if ((fd = capsule_open_regular(dirfd, "index.md", &o->st)) != -1) {
+		o->kind = CAPSULE_POST;
+		o->fd = fd;
+		o->size = o->st.st_size;
+		o->mime = "text/gemini";
+		return 0;
+	}
 	o->mime = "text/gemini";
+	if (capsule_dir_has_posts(dirfd)) {
+		o->kind = CAPSULE_FEED;
+		return 0;
+	}
+	o->kind = CAPSULE_LISTING;
 	if (capsule_listing(dirfd, path, path_len, &o->body) == -1) {
 		o->kind = CAPSULE_ERROR;
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * What a name that does not exist may still be: the post behind "x.gmi",
+ * or the feed of a directory of posts behind "atom.xml".
+ */
+static int
+capsule_virtual(const struct capsule *c, char *rel, size_t n,
+    struct capsule_obj *o)
+{
+	char	*slash;
+	int	 fd, dirfd;
+
+	if (capsule_has_suffix(rel, n, ".gmi") && n + 1 < CAPSULE_PATH_MAX) {
+		memcpy(rel + n - 4, ".md", 4);
+		fd = capsule_openat(c->rootfd, rel, O_RDONLY | O_NONBLOCK |
+		    O_CLOEXEC | O_NOCTTY);
+		memcpy(rel + n - 4, ".gmi", 5);
+		if (fd == -1)
+			return 0;
+		if (fstat(fd, &o->st) == -1 || !S_ISREG(o->st.st_mode)) {
+			close(fd);
+			return 0;
+		}
+		o->kind = CAPSULE_POST;
+		o->fd = fd;
+		o->size = o->st.st_size;
+		o->mime = "text/gemini";
+		return 0;
+	}
+	if (!(n == 8 || capsule_has_suffix(rel, n, "/atom.xml")) ||
+	    strcmp(rel + n - 8, "atom.xml") != 0)
+		return 0;
+	slash = strrchr(rel, '/');
+	if (slash == NULL)
+		dirfd = dup(c->rootfd);
+	else {
+		*slash = '\0';
+		dirfd = capsule_openat(c->rootfd, rel, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		*slash = '/';
+	}
+	if (dirfd == -1)
+		return 0;
+	if (capsule_dir_has_posts(dirfd)) {
+		o->kind = CAPSULE_ATOM;
+		o->mime = "application/atom+xml";
+	}
+	close(dirfd);
 	return 0;
 }
 
@@ -344,7 +465,6 @@ capsule_resolve(const struct capsule *c, const char *path, size_t path_len,
     struct capsule_obj *o)
 {
 	char		 rel[CAPSULE_PATH_MAX];
-	struct stat	 st;
 	size_t		 n;
 	int		 fd, rc;
 
@@ -365,24 +485,197 @@ capsule_resolve(const struct capsule *c, const char *path, size_t path_len,
 		fd = capsule_openat(c->rootfd, rel, O_RDONLY | O_NONBLOCK |
 		    O_CLOEXEC | O_NOCTTY);
 	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == -1) {
+		return errno == ENOENT && path[path_len - 1] != '/' ?
+		    capsule_virtual(c, rel, n, o) : 0;
+	if (fstat(fd, &o->st) == -1) {
 		close(fd);
 		o->kind = CAPSULE_ERROR;
 		return 0;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(o->st.st_mode)) {
 		rc = capsule_directory(fd, path, path_len, o);
 		close(fd);
 		return rc;
 	}
-	if (!S_ISREG(st.st_mode) || path[path_len - 1] == '/') {
+	if (!S_ISREG(o->st.st_mode) || path[path_len - 1] == '/') {
 		close(fd);
 		return 0;
 	}
+	if (capsule_has_suffix(rel, n, ".md")) {
+		/* Posts have one address: the .gmi one. */
+		close(fd);
+		return capsule_redirect(o, path, path_len - 3, ".gmi");
+	}
 	o->kind = CAPSULE_FILE;
 	o->fd = fd;
-	o->size = st.st_size;
+	o->size = o->st.st_size;
 	o->mime = capsule_mime_for_name(rel);
 	return 0;
+}
+
+bool
+capsule_exists(const struct capsule *c, const char *path)
+{
+	struct buf	dec;
+	struct stat	st;
+	bool		has_nul = false, ok = false;
+	const char	*rel;
+	int		fd;
+
+	buf_init(&dec, CAPSULE_PATH_MAX);
+	if (url_decode(span_cstr(path), &dec, &has_nul) == 0 && !has_nul &&
+	    (rel = buf_cstr(&dec)) != NULL && rel[0] == '/' &&
+	    !capsule_has_dot_component(rel, dec.len)) {
+		while (*rel == '/')
+			rel++;
+		fd = capsule_openat(c->rootfd, rel, O_PATH | O_CLOEXEC);
+		if (fd != -1) {
+			ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+			close(fd);
+		}
+	}
+	buf_free(&dec);
+	return ok;
+}
+
+int
+capsule_read_file(int fd, const struct stat *st, size_t max, struct buf *out)
+{
+	struct stat	after;
+	ssize_t		n;
+	int		tries;
+
+	if (st->st_size < 0 || (size_t)st->st_size > max) {
+		errno = EFBIG;
+		return -1;
+	}
+	for (tries = 0; tries < 3; tries++) {
+		buf_reset(out);
+		if (buf_reserve(out, (size_t)st->st_size) == -1) {
+			errno = ENOMEM;
+			return -1;
+		}
+		while ((n = pread(fd, out->p + out->len, out->cap - out->len - 1,
+		    (off_t)out->len)) > 0) {
+			out->len += (size_t)n;
+			if (out->len > max) {
+				errno = EFBIG;
+				return -1;
+			}
+			if (out->len + 1 >= out->cap &&
+			    buf_reserve(out, 4096) == -1) {
+				errno = out->len >= max ? EFBIG : ENOMEM;
+				return -1;
+			}
+		}
+		if (n == -1)
+			return -1;
+		/* A writer that truncated or grew the file meanwhile. */
+		if (fstat(fd, &after) == 0 && after.st_size == (off_t)out->len &&
+		    after.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+		    after.st_mtim.tv_nsec == st->st_mtim.tv_nsec)
+			return 0;
+		st = &after;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+struct capsule_walk {
+	capsule_post_fn	 fn;
+	void		*arg;
+	size_t		 posts;
+	bool		 recursive;
+};
+
+static int	capsule_walk_dir(struct capsule_walk *, int, struct buf *, int);
+
+static int
+capsule_walk_entry(struct capsule_walk *w, int dirfd, const char *name,
+    struct buf *url, int depth)
+{
+	struct stat	st;
+	size_t		keep = url->len;
+	int		fd, rc = 0;
+
+	if (name[0] == '.')
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode) && w->recursive && depth < CAPSULE_WALK_DEPTH) {
+		if (url_encode_path(span_cstr(name), url) == 0 &&
+		    buf_putc(url, '/') == 0)
+			rc = capsule_walk_dir(w, fd, url, depth + 1);
+	} else if (S_ISREG(st.st_mode) && capsule_is_post_name(name)) {
+		if (++w->posts > CAPSULE_WALK_POSTS)
+			rc = -1;
+		else if (url_encode_path(span_make(name, strlen(name) - 3),
+		    url) == 0 && buf_puts(url, ".gmi") == 0 &&
+		    buf_cstr(url) != NULL)
+			rc = w->fn(w->arg, url->p, fd, &st);
+	}
+	url->len = keep;
+	close(fd);
+	return rc;
+}
+
+static int
+capsule_walk_dir(struct capsule_walk *w, int dirfd, struct buf *url, int depth)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd, rc = 0;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	/* A dup shares the offset: an earlier walk may have left it at the end. */
+	rewinddir(d);
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		rc = capsule_walk_entry(w, dirfd, de->d_name, url, depth);
+	closedir(d);
+	return rc;
+}
+
+int
+capsule_posts(const struct capsule *c, const char *dir, bool recursive,
+    capsule_post_fn fn, void *arg)
+{
+	struct capsule_walk	w = { fn, arg, 0, recursive };
+	struct buf		url;
+	size_t			n = strlen(dir);
+	int			fd, rc;
+
+	if (n == 0 || dir[0] != '/' || dir[n - 1] != '/' ||
+	    capsule_has_dot_component(dir, n))
+		return -1;
+	if (n == 1)
+		fd = dup(c->rootfd);
+	else {
+		char	rel[CAPSULE_PATH_MAX];
+
+		if (n >= sizeof(rel))
+			return -1;
+		memcpy(rel, dir + 1, n - 2);
+		rel[n - 2] = '\0';
+		fd = capsule_openat(c->rootfd, rel, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	}
+	if (fd == -1)
+		return -1;
+	buf_init(&url, CAPSULE_PATH_MAX * 4);
+	rc = url_encode_path(span_make(dir, n), &url) == 0 ?
+	    capsule_walk_dir(&w, fd, &url, 0) : -1;
+	buf_free(&url);
+	close(fd);
+	return rc;
 }

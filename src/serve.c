@@ -1,9 +1,14 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "feed.h"
+#include "log.h"
+#include "mem.h"
 #include "serve.h"
+#include "url.h"
 
 void
 response_init(struct response *r)
@@ -69,14 +74,356 @@ serve_success_header(const struct serve_ctx *sc, struct response *r,
 	return gemini_header(&r->head, GEMINI_SUCCESS, span_cstr(meta));
 }
 
+/* "capsule/blog/x.md" for log lines, from the post's URL. */
+static void
+serve_post_label(const struct serve_ctx *sc, const char *url, char *out,
+    size_t outsz)
+{
+	size_t	n = strlen(url);
+
+	if (n >= 4 && strcmp(url + n - 4, ".gmi") == 0)
+		snprintf(out, outsz, "%s%.*s.md", sc->capsule->root,
+		    (int)(n - 4), url);
+	else
+		snprintf(out, outsz, "%s%sindex.md", sc->capsule->root, url);
+}
+
+static bool
+serve_exists(void *arg, const char *capsule_path)
+{
+	const struct serve_ctx	*sc = arg;
+
+	return capsule_exists(sc->capsule, capsule_path);
+}
+
+/* The file name a post's title falls back to: "x.md" from "/a/x.gmi". */
+static void
+serve_post_name(const char *url, char *out, size_t outsz)
+{
+	const char	*slash = strrchr(url, '/');
+	const char	*base = slash ? slash + 1 : url;
+	size_t		 n = strlen(base);
+
+	if (n >= 4 && strcmp(base + n - 4, ".gmi") == 0)
+		snprintf(out, outsz, "%.*s.md", (int)(n - 4), base);
+	else
+		snprintf(out, outsz, "index.md");
+}
+
+static void
+serve_log_render(const struct serve_ctx *sc, const char *url,
+    const struct post *p, int rc)
+{
+	char	label[1200];
+	size_t	i;
+
+	serve_post_label(sc, url, label, sizeof(label));
+	if (rc == -1)
+		log_warnx("%s: cannot render: %s", label,
+		    p->errstr ? p->errstr : "error");
+	for (i = 0; i < p->diags.n; i++)
+		log_warnx("%s:%lu: %s", label, p->diags.v[i].line,
+		    p->diags.v[i].msg);
+}
+
+/*
+ * The rendered post behind an open .md file: from this worker's cache, or
+ * read and rendered now (and its findings logged, once per version).
+ */
+static struct cache_entry *
+serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
+    const char *url)
+{
+	struct cache_entry	*e;
+	struct post_input	 in;
+	struct post		 p;
+	struct buf		 src;
+	char			 name[300];
+	int			 rc;
+
+	if ((e = cache_find(sc->cache, st, url)) != NULL)
+		return e;
+	buf_init(&src, POST_MAX_SIZE);
+	memset(&p, 0, sizeof(p));
+	if (capsule_read_file(fd, st, POST_MAX_SIZE, &src) == -1) {
+		char	label[1200];
+
+		serve_post_label(sc, url, label, sizeof(label));
+		log_warn("%s", label);
+		buf_free(&src);
+		return NULL;
+	}
+	serve_post_name(url, name, sizeof(name));
+	in.src = buf_span(&src);
+	in.url = url;
+	in.name = name;
+	in.exists = serve_exists;
+	in.arg = (void *)sc;
+	rc = post_render(&in, &p);
+	serve_log_render(sc, url, &p, rc);
+	buf_free(&src);
+	if (rc == -1) {
+		post_free(&p);
+		return NULL;
+	}
+	return cache_insert(sc->cache, st, url, &p);
+}
+
+static void
+serve_post(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct capsule_obj *o, struct response *r)
+{
+	struct cache_entry	*e;
+	const char		*lang;
+	char			 meta[128];
+
+	if ((e = serve_rendered(sc, o->fd, &o->st, req->path)) == NULL) {
+		serve_status(r, GEMINI_TEMPORARY_FAILURE,
+		    "This post cannot be rendered");
+		return;
+	}
+	if (e->post.meta.draft) {
+		r->reason = "draft";
+		serve_status(r, GEMINI_NOT_FOUND, "Not found");
+		return;
+	}
+	lang = e->post.meta.lang != NULL ? e->post.meta.lang : sc->lang;
+	if (lang != NULL && lang[0] != '\0')
+		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8; "
+		    "lang=%s", lang);
+	else
+		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8");
+	r->status = GEMINI_SUCCESS;
+	if (gemini_header(&r->head, GEMINI_SUCCESS, span_cstr(meta)) == -1 ||
+	    buf_append_span(&r->body, buf_span(&e->post.gmi)) == -1)
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+}
+
+/* The published posts of a directory (or the capsule), for feed pages. */
+struct serve_posts {
+	const struct serve_ctx	*sc;
+	struct feed_entry	*v;
+	size_t			 n;
+	size_t			 cap;
+	bool			 failed;
+};
+
+static int
+serve_collect(void *arg, const char *url, int fd, const struct stat *st)
+{
+	struct serve_posts	*sp = arg;
+	struct cache_entry	*e;
+	struct feed_entry	*nv;
+
+	if ((e = serve_rendered(sp->sc, fd, st, url)) == NULL ||
+	    e->post.meta.draft)
+		return 0;
+	if (sp->n == sp->cap) {
+		sp->cap = sp->cap ? sp->cap * 2 : 32;
+		nv = mem_realloc(sp->v, sp->cap * sizeof(*nv));
+		if (nv == NULL) {
+			sp->failed = true;
+			return -1;
+		}
+		sp->v = nv;
+	}
+	sp->v[sp->n].path = e->url;
+	sp->v[sp->n].meta = &e->post.meta;
+	sp->v[sp->n].body = buf_span(&e->post.gmi);
+	sp->n++;
+	return 0;
+}
+
+static int
+serve_gather(const struct serve_ctx *sc, const char *dir, bool recursive,
+    struct serve_posts *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->sc = sc;
+	if (capsule_posts(sc->capsule, dir, recursive, serve_collect, sp) == -1
+	    && sp->failed) {
+		free(sp->v);
+		return -1;
+	}
+	feed_sort(sp->v, sp->n);
+	return 0;
+}
+
+/* A directory's title: "Blog" for "/blog/", the hostname for "/". */
+static void
+serve_dir_title(const struct serve_ctx *sc, const char *dir, char *out,
+    size_t outsz)
+{
+	size_t	n = strlen(dir), start, i, o = 0;
+
+	if (n <= 1) {
+		snprintf(out, outsz, "%s", sc->hostname);
+		return;
+	}
+	for (start = n - 1; start > 0 && dir[start - 1] != '/'; start--)
+		;
+	for (i = start; i < n - 1 && o + 1 < outsz; i++) {
+		char	ch = dir[i];
+
+		if (ch == '-' || ch == '_')
+			ch = ' ';
+		if (o == 0 && ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+}
+
+static void
+serve_success_body(const struct serve_ctx *sc, struct response *r,
+    const char *mime, int rc)
+{
+	if (rc == -1) {
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+		return;
+	}
+	if (serve_success_header(sc, r, mime) == -1)
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+}
+
+static void
+serve_feed(const struct serve_ctx *sc, const char *dir, bool atom,
+    struct response *r)
+{
+	struct serve_posts	 sp;
+	char			 title[256], base[GEMINI_HOST_MAX + 16];
+	int			 rc;
+
+	if (serve_gather(sc, dir, false, &sp) == -1) {
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+		return;
+	}
+	serve_dir_title(sc, dir, title, sizeof(title));
+	if (atom) {
+		if (sc->policy->port == 1965)
+			snprintf(base, sizeof(base), "gemini://%s", sc->hostname);
+		else
+			snprintf(base, sizeof(base), "gemini://%s:%u",
+			    sc->hostname, sc->policy->port);
+		rc = feed_atom(&r->body, base, dir, title, sp.v, sp.n);
+		serve_success_body(sc, r, "application/atom+xml", rc);
+	} else {
+		rc = feed_index(&r->body, dir, title, sp.v, sp.n);
+		serve_success_body(sc, r, "text/gemini", rc);
+	}
+	free(sp.v);
+}
+
+static void
+serve_tags(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct response *r)
+{
+	struct serve_posts	 sp;
+	struct span		 tag;
+	int			 rc;
+
+	if (serve_gather(sc, "/", true, &sp) == -1) {
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+		return;
+	}
+	if (strcmp(req->path, "/tags/") == 0) {
+		rc = feed_tags_index(&r->body, sp.v, sp.n);
+		serve_success_body(sc, r, "text/gemini", rc);
+	} else {
+		tag = span_make(req->path + 6, req->path_len - 6 - 4);
+		rc = feed_tag_page(&r->body, tag, sp.v, sp.n);
+		if (rc == 1)
+			serve_status(r, GEMINI_NOT_FOUND, "No posts with this tag");
+		else
+			serve_success_body(sc, r, "text/gemini", rc);
+	}
+	free(sp.v);
+}
+
+static void
+serve_search(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct response *r)
+{
+	struct serve_posts	 sp;
+	struct buf		 q;
+	bool			 has_nul = false;
+	int			 rc;
+
+	if (!req->has_query || req->query_len == 0) {
+		serve_status(r, GEMINI_INPUT, "Search posts");
+		return;
+	}
+	buf_init(&q, GEMINI_URL_MAX);
+	if (url_decode(span_make(req->query, req->query_len), &q,
+	    &has_nul) == -1 || has_nul) {
+		buf_free(&q);
+		serve_status(r, GEMINI_BAD_REQUEST, "Malformed search query");
+		return;
+	}
+	if (serve_gather(sc, "/", true, &sp) == -1) {
+		buf_free(&q);
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+		return;
+	}
+	rc = feed_search(&r->body, buf_span(&q), sp.v, sp.n);
+	serve_success_body(sc, r, "text/gemini", rc);
+	free(sp.v);
+	buf_free(&q);
+}
+
+static bool
+serve_is_tag_path(const struct gemini_request *req)
+{
+	return req->path_len > 6 + 4 &&
+	    strncmp(req->path, "/tags/", 6) == 0 &&
+	    strcmp(req->path + req->path_len - 4, ".gmi") == 0 &&
+	    memchr(req->path + 6, '/', req->path_len - 6) == NULL;
+}
+
+/* Pages made from every post: they exist unless a real file is there. */
+static bool
+serve_virtual(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct response *r)
+{
+	if (strcmp(req->path, "/search") == 0) {
+		serve_search(sc, req, r);
+		return true;
+	}
+	if (strcmp(req->path, "/tags") == 0) {
+		r->reason = "directory needs a trailing slash";
+		serve_status(r, GEMINI_REDIRECT_PERMANENT, "/tags/");
+		return true;
+	}
+	if (strcmp(req->path, "/tags/") == 0 || serve_is_tag_path(req)) {
+		serve_tags(sc, req, r);
+		return true;
+	}
+	return false;
+}
+
 static void
 serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
     struct capsule_obj *o, struct response *r)
 {
 	switch (o->kind) {
 	case CAPSULE_NOT_FOUND:
-		serve_status(r, GEMINI_NOT_FOUND, "Not found");
+		if (!serve_virtual(sc, req, r))
+			serve_status(r, GEMINI_NOT_FOUND, "Not found");
 		return;
+	case CAPSULE_POST:
+		serve_post(sc, req, o, r);
+		return;
+	case CAPSULE_FEED:
+		serve_feed(sc, req->path, false, r);
+		return;
+	case CAPSULE_ATOM: {
+		char	dir[GEMINI_URL_MAX + 1];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(req->path_len - 8),
+		    req->path);
+		serve_feed(sc, dir, true, r);
+		return;
+	}
 	case CAPSULE_ERROR:
 		serve_status(r, GEMINI_TEMPORARY_FAILURE,
 		    "Cannot read this resource");
@@ -134,4 +481,6 @@ serve_gemini(const struct serve_ctx *sc, struct span line, const char *sni,
 	capsule_resolve(sc->capsule, req.path, req.path_len, &obj);
 	serve_object(sc, &req, &obj, r);
 	capsule_obj_free(&obj);
+	/* Only now may rendered posts leave the cache: the page is built. */
+	cache_trim(sc->cache);
 }

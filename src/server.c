@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "capsule.h"
 #include "log.h"
 #include "mem.h"
@@ -364,6 +365,7 @@ static void
 server_worker_child(struct generation *g, int slot)
 {
 	struct worker_setup	ws;
+	struct cache		cache;
 	sigset_t		none;
 	char			role[32];
 	int			rc;
@@ -378,6 +380,9 @@ server_worker_child(struct generation *g, int slot)
 	ws.serve.policy = &g->policy;
 	ws.serve.capsule = &g->capsule;
 	ws.serve.lang = g->cfg.vhosts[0].lang;
+	ws.serve.hostname = g->cfg.vhosts[0].hostname;
+	cache_init(&cache, CACHE_DEFAULT_MAX);
+	ws.serve.cache = &cache;
 	ws.listeners = &g->listeners[(size_t)slot * g->nper];
 	ws.nlisteners = g->nper;
 	ws.handshake_timeout = g->cfg.handshake_timeout;
@@ -385,6 +390,7 @@ server_worker_child(struct generation *g, int slot)
 	ws.write_timeout = g->cfg.write_timeout;
 	ws.max_connections = g->cfg.max_connections;
 	rc = worker_run(&ws);
+	cache_free(&cache);
 	exit(rc);
 }
 

@@ -58,6 +58,17 @@ make_tree(void)
 }
 
 static void
+rename_index(bool away)
+{
+	char	a[512], b[512];
+
+	snprintf(a, sizeof(a), "%s/index.gmi", root);
+	snprintf(b, sizeof(b), "%s/index.old", root);
+	if (away ? rename(a, b) : rename(b, a))
+		abort();
+}
+
+static void
 resolve(const char *path, struct capsule_obj *o)
 {
 	struct capsule	c;
@@ -137,6 +148,30 @@ test_dotfiles_and_escapes_not_found(void)
 }
 
 static void
+test_root_listing_twice(void)
+{
+	struct capsule		c;
+	struct capsule_obj	o;
+	struct buf		err;
+	int			i;
+
+	/* Listings read a dup of the root descriptor, which shares its offset. */
+	buf_init(&err, 1024);
+	CHECK_INT(0, capsule_open(&c, root, &err));
+	rename_index(true);
+	for (i = 0; i < 2; i++) {
+		capsule_obj_init(&o);
+		CHECK_INT(0, capsule_resolve(&c, "/", 1, &o));
+		CHECK_INT(CAPSULE_LISTING, o.kind);
+		CHECK(o.body.p != NULL && strstr(buf_cstr(&o.body), "=> docs/") != NULL);
+		capsule_obj_free(&o);
+	}
+	rename_index(false);
+	capsule_close(&c);
+	buf_free(&err);
+}
+
+static void
 test_mime_types(void)
 {
 	CHECK_STR("text/gemini", capsule_mime_for_name("a/b.gmi"));
@@ -195,6 +230,7 @@ main(void)
 	RUN(test_directory_without_slash_redirects);
 	RUN(test_listing_sorted_dirs_first_encoded);
 	RUN(test_dotfiles_and_escapes_not_found);
+	RUN(test_root_listing_twice);
 	RUN(test_mime_types);
 	RUN(test_missing_root_names_path);
 	RUN(test_listing_survives_allocation_failure);
