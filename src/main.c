@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "lint.h"
 #include "log.h"
 #include "post.h"
 #include "server.h"
@@ -41,6 +42,7 @@ usage(FILE *f)
 "usage: capsuled [-fnv] [-c FILE] [-H HOSTNAME] [-g ADDR:PORT] [-G ADDR:PORT]\n"
 "                [-d CERTDIR] [-w WORKERS] [DIR]\n"
 "       capsuled render FILE.md\n"
+"       capsuled check [CAPSULE]\n"
 "       capsuled -h | -V\n"
 "\n"
 "  -c FILE        read the configuration from FILE (see capsuled.yaml)\n"
@@ -187,6 +189,8 @@ main(int argc, char *argv[])
 	log_init("capsuled", false);
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
 		return post_cli_render(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return lint_main(argc - 1, argv + 1);
 	if (cli_parse(argc, argv, &cli) == -1)
 		return 1;
 	if (cli.check_only)

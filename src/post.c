@@ -406,6 +406,26 @@ post_cli_diags(const char *file, const struct fm_diags *dl)
 		fprintf(stderr, "%s: more problems not shown\n", file);
 }
 
+/*
+ * The path below the current directory when file names one there
+ * ("blog/x.md", "./blog/x.md"), or NULL (absolute, or climbing out).
+ */
+static const char *
+post_cli_capsule_path(const char *file)
+{
+	const char	*p;
+
+	while (file[0] == '.' && file[1] == '/')
+		file += 2;
+	if (file[0] == '/' || file[0] == '\0')
+		return NULL;
+	for (p = file; *p != '\0'; p = strchr(p, '/') ? strchr(p, '/') + 1 :
+	    p + strlen(p))
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+			return NULL;
+	return file;
+}
+
 int
 post_cli_render(int argc, char *argv[])
 {
@@ -413,7 +433,7 @@ post_cli_render(int argc, char *argv[])
 	struct post		 p;
 	struct post_cli_dir	 d;
 	struct buf		 src, url;
-	const char		*file, *base, *slash, *dot;
+	const char		*file, *base, *slash, *dot, *rel;
 	char			 dir[PATH_MAX];
 	int			 rc = 1;
 
@@ -423,7 +443,17 @@ post_cli_render(int argc, char *argv[])
 	}
 	file = argv[1];
 	base = (slash = strrchr(file, '/')) ? slash + 1 : file;
-	if (slash == NULL)
+	/*
+	 * Run from the capsule's root with a relative path, the file is
+	 * rendered at the URL it will have ("blog/x.md" as "/blog/x.gmi"), so
+	 * root-relative links and cover images are checked for real.
+	 * Otherwise it stands alone, as if it were at the root.
+	 */
+	rel = post_cli_capsule_path(file);
+	if (rel != NULL) {
+		snprintf(dir, sizeof(dir), ".");
+		base = rel;
+	} else if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
@@ -444,7 +474,7 @@ post_cli_render(int argc, char *argv[])
 	memset(&in, 0, sizeof(in));
 	in.src = buf_span(&src);
 	in.url = url.p;
-	in.name = base;
+	in.name = (slash = strrchr(base, '/')) ? slash + 1 : base;
 	in.exists = post_cli_exists;
 	in.arg = &d;
 	if (post_render(&in, &p) == -1) {
