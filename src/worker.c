@@ -241,6 +241,7 @@ int
 worker_run(const struct worker_setup *setup)
 {
 	struct worker	w;
+	sigset_t	stop;
 	int		rc = 0;
 
 	memset(&w, 0, sizeof(w));
@@ -254,11 +255,14 @@ worker_run(const struct worker_setup *setup)
 		rc = 1;
 	}
 	/*
-	 * Freeing the base restores the default signal actions; a second
-	 * SIGTERM from the parent must not turn a clean exit into a kill.
+	 * Freeing the signal events restores the default actions; a second
+	 * SIGTERM from the parent must not turn a clean exit into a kill, so
+	 * further ones stay pending until the process is gone.
 	 */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	worker_free(&w);
 	return rc;
 }
