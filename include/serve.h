@@ -24,6 +24,8 @@ struct serve_ctx {
 	const char			*lang;	/* for text/gemini, or NULL */
 	const char			*hostname;	/* public name */
 	struct cache			*cache;	/* this worker's rendered posts */
+	const char			*gopher_host;	/* name in menu lines */
+	unsigned short			 gopher_port;	/* port in menu lines */
 };
 
 /* Results a search page lists at most, and posts it looks through. */
@@ -53,5 +55,18 @@ void	response_free(struct response *r);
  */
 void	serve_gemini(const struct serve_ctx *sc, struct span line,
 	    const char *sni, struct response *r);
+
+/* Largest gophermap or gemtext page turned into a Gopher answer. */
+#define SERVE_GOPHER_SOURCE_MAX	(4 * 1024 * 1024)
+
+/*
+ * Answer one Gopher request (line as received, with its line end if it
+ * came): a menu for a directory, the blog, tags and search results;
+ * wrapped text for posts and gemtext; other files as they are; a type-3
+ * error line otherwise.  Always leaves a complete response in r; status
+ * is 0 when served and 3 for an error, for the access log.
+ */
+void	serve_gopher(const struct serve_ctx *sc, struct span line,
+	    struct response *r);
 
 #endif

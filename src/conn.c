@@ -327,13 +327,8 @@ conn_respond(struct conn *c)
 	if (c->proto == WORKER_GEMINI)
 		serve_gemini(&ws->serve, line,
 		    c->ssl ? tls_servername(c->ssl) : NULL, &c->resp);
-	else {
-		/* Gopher answers come with their own module. */
-		c->resp.reason = "plain-text request on a TLS-only listener";
-		buf_puts(&c->resp.head,
-		    "3This server speaks Gemini over TLS on this port.\t\t"
-		    "error.host\t1\r\n.\r\n");
-	}
+	else
+		serve_gopher(&ws->serve, line, &c->resp);
 	c->phase = CONN_PHASE_HEAD;
 	c->out = c->resp.head.p;
 	c->outlen = c->resp.head.len;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "feed.h"
+#include "gmi2txt.h"
+#include "gopher.h"
 #include "log.h"
 #include "mem.h"
 #include "serve.h"
@@ -482,5 +484,292 @@ serve_gemini(const struct serve_ctx *sc, struct span line, const char *sni,
 	serve_object(sc, &req, &obj, r);
 	capsule_obj_free(&obj);
 	/* Only now may rendered posts leave the cache: the page is built. */
+	cache_trim(sc->cache);
+}
+
+/*
+ * Gopher.  The same capsule, the same rendered posts and feed pages: the
+ * gemtext they produce is turned into a menu (directories, the blog,
+ * tags, search results) or into wrapped text (posts, .gmi files).
+ */
+
+/* Replace whatever was prepared with one type-3 line and the terminator. */
+static void
+serve_gopher_error(struct response *r, const char *msg)
+{
+	buf_reset(&r->head);
+	buf_reset(&r->body);
+	if (r->fd != -1)
+		close(r->fd);
+	r->fd = -1;
+	r->status = 3;
+	r->reason = msg;
+	if (gopher_error(&r->body, span_cstr(msg)) == -1)
+		buf_reset(&r->body);
+}
+
+static bool
+serve_gopher_is_dir(void *arg, struct span path)
+{
+	const struct serve_ctx	*sc = arg;
+	struct capsule_obj	 o;
+	char			 p[GOPHER_SELECTOR_MAX + 2];
+	bool			 dir;
+
+	if (path.n == 0 || path.n >= sizeof(p))
+		return false;
+	memcpy(p, path.p, path.n);
+	p[path.n] = '\0';
+	if (p[path.n - 1] == '/')
+		return true;
+	capsule_obj_init(&o);
+	capsule_resolve(sc->capsule, p, path.n, &o);
+	dir = o.kind == CAPSULE_REDIRECT;
+	capsule_obj_free(&o);
+	return dir;
+}
+
+/* Turn a gemtext page into a menu (or text) in r->body. */
+static void
+serve_gopher_gemtext(const struct serve_ctx *sc, struct span gmi,
+    const char *base, bool menu, struct response *r)
+{
+	struct gmi2txt_opts	opts;
+	int			rc;
+
+	opts.host = sc->gopher_host;
+	opts.port = sc->gopher_port;
+	opts.base = span_cstr(base);
+	opts.is_dir = serve_gopher_is_dir;
+	opts.arg = (void *)sc;
+	rc = menu ? gmi2txt_menu(&r->body, gmi, &opts) :
+	    gmi2txt_text(&r->body, gmi, &opts);
+	if (rc == -1)
+		serve_gopher_error(r, "Out of memory");
+	else
+		r->status = 0;
+}
+
+/* The root menu also offers search, which gemtext cannot express. */
+static int
+serve_gopher_root_extras(const struct serve_ctx *sc, struct buf *out)
+{
+	size_t	n = out->len;
+
+	/* Insert before the terminator ".\r\n" that ends the menu. */
+	if (n < 3 || memcmp(out->p + n - 3, ".\r\n", 3) != 0)
+		return 0;
+	out->len -= 3;
+	if (gopher_info_line(out, span_cstr("")) == -1 ||
+	    gopher_menu_item(out, '7', span_cstr("Search the posts"),
+	    span_cstr("/search"), sc->gopher_host, sc->gopher_port) == -1 ||
+	    gopher_terminator(out) == -1) {
+		out->len = n;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+serve_gopher_file(const struct serve_ctx *sc, const char *path,
+    struct capsule_obj *o, bool dir_index, struct response *r)
+{
+	struct buf	src;
+
+	if (strcmp(o->mime, "text/gemini") != 0) {
+		/* Other files go out as they are: the item type told the
+		 * client what to expect. */
+		r->status = 0;
+		r->fd = o->fd;
+		r->size = o->size;
+		o->fd = -1;
+		return;
+	}
+	buf_init(&src, SERVE_GOPHER_SOURCE_MAX);
+	if (capsule_read_file(o->fd, &o->st, SERVE_GOPHER_SOURCE_MAX,
+	    &src) == -1)
+		serve_gopher_error(r, "Cannot read this page");
+	else
+		serve_gopher_gemtext(sc, buf_span(&src), path, dir_index, r);
+	buf_free(&src);
+}
+
+static void
+serve_gopher_post(const struct serve_ctx *sc, const char *path,
+    struct capsule_obj *o, bool dir_index, struct response *r)
+{
+	struct cache_entry	*e;
+
+	if ((e = serve_rendered(sc, o->fd, &o->st, path)) == NULL) {
+		serve_gopher_error(r, "This post cannot be rendered");
+		return;
+	}
+	if (e->post.meta.draft) {
+		serve_gopher_error(r, "Not found");
+		return;
+	}
+	serve_gopher_gemtext(sc, buf_span(&e->post.gmi), path, dir_index, r);
+}
+
+/* A gophermap in the directory replaces the generated menu. */
+static bool
+serve_gopher_map(const struct serve_ctx *sc, const char *dir,
+    struct response *r)
+{
+	struct capsule_obj	o;
+	struct buf		src;
+	char			p[GOPHER_SELECTOR_MAX + 16];
+	bool			done = false;
+
+	snprintf(p, sizeof(p), "%sgophermap", dir);
+	capsule_obj_init(&o);
+	capsule_resolve(sc->capsule, p, strlen(p), &o);
+	if (o.kind == CAPSULE_FILE) {
+		buf_init(&src, SERVE_GOPHER_SOURCE_MAX);
+		if (capsule_read_file(o.fd, &o.st, SERVE_GOPHER_SOURCE_MAX,
+		    &src) == -1 || gopher_gophermap(&r->body, buf_span(&src),
+		    span_cstr(dir), sc->gopher_host, sc->gopher_port) == -1)
+			serve_gopher_error(r, "Cannot read this menu");
+		else
+			r->status = 0;
+		buf_free(&src);
+		done = true;
+	}
+	capsule_obj_free(&o);
+	return done;
+}
+
+/* Feed, tag and search pages are made as gemtext, then become menus. */
+static void
+serve_gopher_page(const struct serve_ctx *sc, struct gemini_request *req,
+    bool atom, struct response *r)
+{
+	struct response	g;
+	char		base[GOPHER_SELECTOR_MAX + 2];
+
+	response_init(&g);
+	if (atom) {
+		snprintf(base, sizeof(base), "%.*s", (int)(req->path_len - 8),
+		    req->path);
+		serve_feed(sc, base, true, &g);
+	} else if (strcmp(req->path, "/search") == 0 || strcmp(req->path,
+	    "/tags/") == 0 || serve_is_tag_path(req))
+		serve_virtual(sc, req, &g);
+	else
+		serve_feed(sc, req->path, false, &g);
+	if (g.status == GEMINI_SUCCESS && atom) {
+		buf_free(&r->body);
+		r->body = g.body;
+		buf_init(&g.body, SERVE_BODY_MAX);
+		r->status = 0;
+	} else if (g.status == GEMINI_SUCCESS)
+		serve_gopher_gemtext(sc, buf_span(&g.body), req->path, true, r);
+	else if (g.status == GEMINI_INPUT)
+		serve_gopher_error(r, "Send a search string after a TAB");
+	else
+		serve_gopher_error(r, g.status == GEMINI_NOT_FOUND ?
+		    "Not found" : "Cannot make this page");
+	response_free(&g);
+}
+
+static void
+serve_gopher_path(const struct serve_ctx *sc, const struct gopher_request *gr,
+    struct response *r)
+{
+	struct gemini_request	req;
+	struct capsule_obj	o;
+	bool			dir;
+
+	/* The Gemini pages take a Gemini request: make one from the path. */
+	memset(&req, 0, sizeof(req));
+	memcpy(req.path, gr->path, gr->path_len + 1);
+	req.path_len = gr->path_len;
+	if (gr->has_search && gr->search_len < sizeof(req.query)) {
+		struct buf	q;
+
+		buf_init(&q, sizeof(req.query) - 1);
+		if (url_encode_path(span_make(gr->search, gr->search_len),
+		    &q) == 0 && q.len < sizeof(req.query)) {
+			memcpy(req.query, q.p ? q.p : "", q.len);
+			req.query_len = q.len;
+			req.has_query = true;
+		}
+		buf_free(&q);
+	}
+	capsule_obj_init(&o);
+	capsule_resolve(sc->capsule, req.path, req.path_len, &o);
+	if (o.kind == CAPSULE_REDIRECT && req.path_len + 1 < sizeof(req.path)) {
+		/* Selectors are exact: no redirects in Gopher. */
+		req.path[req.path_len++] = '/';
+		req.path[req.path_len] = '\0';
+		capsule_obj_free(&o);
+		capsule_obj_init(&o);
+		capsule_resolve(sc->capsule, req.path, req.path_len, &o);
+	}
+	dir = req.path[req.path_len - 1] == '/';
+	if (dir && serve_gopher_map(sc, req.path, r)) {
+		capsule_obj_free(&o);
+		return;
+	}
+	switch (o.kind) {
+	case CAPSULE_FILE:
+		serve_gopher_file(sc, req.path, &o, dir, r);
+		break;
+	case CAPSULE_POST:
+		serve_gopher_post(sc, req.path, &o, dir, r);
+		break;
+	case CAPSULE_FEED:
+		serve_gopher_page(sc, &req, false, r);
+		break;
+	case CAPSULE_ATOM:
+		serve_gopher_page(sc, &req, true, r);
+		break;
+	case CAPSULE_LISTING:
+		serve_gopher_gemtext(sc, buf_span(&o.body), req.path, true, r);
+		break;
+	case CAPSULE_NOT_FOUND:
+		if (strcmp(req.path, "/search") == 0 || strcmp(req.path,
+		    "/tags/") == 0 || serve_is_tag_path(&req))
+			serve_gopher_page(sc, &req, false, r);
+		else
+			serve_gopher_error(r, "Not found");
+		break;
+	default:
+		serve_gopher_error(r, "Cannot read this resource");
+		break;
+	}
+	capsule_obj_free(&o);
+	if (r->status == 0 && strcmp(req.path, "/") == 0 &&
+	    serve_gopher_root_extras(sc, &r->body) == -1)
+		serve_gopher_error(r, "Out of memory");
+}
+
+void
+serve_gopher(const struct serve_ctx *sc, struct span line, struct response *r)
+{
+	struct gopher_request	*gr;
+	const char		*reason = NULL;
+
+	/* Three kilobytes of request: too much for a worker's stack frame. */
+	if ((gr = mem_calloc(1, sizeof(*gr))) == NULL) {
+		serve_gopher_error(r, "Out of memory");
+		return;
+	}
+	if (gopher_parse_request(line, gr, &reason) == -1)
+		serve_gopher_error(r, reason);
+	else if (gr->kind == GOPHER_KIND_HTTP) {
+		r->status = 0;
+		r->reason = "HTTP request on a Gopher port";
+		if (gopher_http_reply(&r->body, gr->is_head, sc->gopher_host,
+		    sc->gopher_port, sc->policy->port) == -1)
+			serve_gopher_error(r, "Out of memory");
+	} else if (gr->kind == GOPHER_KIND_URL) {
+		r->status = 0;
+		if (gopher_url_redirect_page(&r->body,
+		    span_make(gr->url, gr->url_len)) == -1)
+			serve_gopher_error(r, "Out of memory");
+	} else
+		serve_gopher_path(sc, gr, r);
+	free(gr);
 	cache_trim(sc->cache);
 }

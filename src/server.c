@@ -381,6 +381,9 @@ server_worker_child(struct generation *g, int slot)
 	ws.serve.capsule = &g->capsule;
 	ws.serve.lang = g->cfg.vhosts[0].lang;
 	ws.serve.hostname = g->cfg.vhosts[0].hostname;
+	ws.serve.gopher_host = g->cfg.gopher_hostname != NULL ?
+	    g->cfg.gopher_hostname : g->cfg.vhosts[0].hostname;
+	ws.serve.gopher_port = g->cfg.gopher_port;
 	cache_init(&cache, CACHE_DEFAULT_MAX);
 	ws.serve.cache = &cache;
 	ws.listeners = &g->listeners[(size_t)slot * g->nper];
