@@ -14,6 +14,7 @@
 #include "frontmatter.h"
 #include "md2gmi.h"
 #include "mem.h"
+#include "gmi2txt.h"
 #include "post.h"
 
 static const char *post_image_exts[] = {
@@ -407,6 +408,30 @@ post_cli_diags(const char *file, const struct fm_diags *dl)
 }
 
 /*
+ * Replace the gemtext in gmi with the Gopher text a client gets, as served
+ * by "localhost" on port 70 (the figures a reader can check by hand).
+ */
+static int
+post_cli_gopher(struct buf *gmi, const char *url)
+{
+	struct gmi2txt_opts	opts;
+	struct buf		txt;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.host = "localhost";
+	opts.port = 70;
+	opts.base = span_cstr(url);
+	buf_init(&txt, gmi->max * 2);
+	if (gmi2txt_text(&txt, buf_span(gmi), &opts) == -1) {
+		buf_free(&txt);
+		return -1;
+	}
+	buf_free(gmi);
+	*gmi = txt;
+	return 0;
+}
+
+/*
  * The path below the current directory when file names one there
  * ("blog/x.md", "./blog/x.md"), or NULL (absolute, or climbing out).
  */
@@ -436,12 +461,14 @@ post_cli_render(int argc, char *argv[])
 	const char		*file, *base, *slash, *dot, *rel;
 	char			 dir[PATH_MAX];
 	int			 rc = 1;
+	bool			 gopher;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: capsuled render FILE.md\n");
+	gopher = argc == 3 && strcmp(argv[1], "--gopher") == 0;
+	if (argc != 2 && !gopher) {
+		fprintf(stderr, "usage: capsuled render [--gopher] FILE.md\n");
 		return 2;
 	}
-	file = argv[1];
+	file = argv[argc - 1];
 	base = (slash = strrchr(file, '/')) ? slash + 1 : file;
 	/*
 	 * Run from the capsule's root with a relative path, the file is
@@ -480,6 +507,10 @@ post_cli_render(int argc, char *argv[])
 	if (post_render(&in, &p) == -1) {
 		post_cli_diags(file, &p.diags);
 		fprintf(stderr, "%s: %s\n", file, p.errstr);
+		goto done;
+	}
+	if (gopher && post_cli_gopher(&p.gmi, url.p) == -1) {
+		fprintf(stderr, "%s: cannot make Gopher text\n", file);
 		goto done;
 	}
 	fwrite(p.gmi.p, 1, p.gmi.len, stdout);
