@@ -1,0 +1,171 @@
+# Gopher: menus and text on the Gopher port and on the Gemini port.
+
+# gopher PORT SELECTOR: fetch with curl, raw bytes on stdout.
+gopher() {
+	curl -s --max-time 10 "gopher://127.0.0.1:$1/$2"
+}
+
+# raw_gopher PORT BYTES: send exact bytes over plain TCP.
+raw_gopher() {
+	"$GEMCLIENT" -P -t 10 127.0.0.1 "$1" "$2"
+}
+
+# check_menu FILE: every line is "T<display>\t<sel>\t<host>\t<port>\r\n" and
+# the menu ends with ".\r\n".
+check_menu() {
+	[ -s "$1" ] || { fail "empty menu"; return 1; }
+	[ "$(tail -c 3 "$1" | od -An -c | tr -d ' ')" = '.\r\n' ] ||
+	    { fail "menu does not end with .CRLF"; return 1; }
+	_bad=$(head -n -1 "$1" | awk -F'\t' 'NF != 4 || $0 !~ /\r$/' | head -n 3)
+	[ -z "$_bad" ] || fail "malformed menu lines: $_bad"
+	grep -q "	localhost	$GOPHER_PORT"$'\r'"\$" "$1" ||
+	    fail "no item carries the public host and port"
+}
+
+test_gopher_root_menu() {
+	gopher "$GOPHER_PORT" "" >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	grep -q "^1The blog: Markdown posts rendered on the fly	/blog/	localhost	$GOPHER_PORT" \
+	    "$SERVER_DIR/menu" || fail "no blog item"
+	grep -q "^7Search the posts	/search	" "$SERVER_DIR/menu" ||
+	    fail "no search item"
+	grep -q "^IA picture (PNG)	/assets/capsule.png	" "$SERVER_DIR/menu" ||
+	    fail "no image item"
+}
+
+test_gopher_fallback_on_gemini_port() {
+	gopher "$GEMINI_PORT" "" >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	gopher "$GEMINI_PORT" "1/blog/" | grep -q '^02026-03-12 Notes on Gopher	' ||
+	    fail "blog menu on the Gemini port"
+}
+
+test_gopher_blog_menu_newest_first() {
+	gopher "$GOPHER_PORT" "1/blog/" >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	grep '^0' "$SERVER_DIR/menu" | head -n 3 | cut -c2-11 >"$SERVER_DIR/dates"
+	[ "$(sed -n 1p "$SERVER_DIR/dates")" = 2026-03-12 ] &&
+	    [ "$(sed -n 3p "$SERVER_DIR/dates")" = 2026-01-07 ] ||
+	    fail "posts not newest first: $(cat "$SERVER_DIR/dates")"
+}
+
+test_gopher_post_as_wrapped_text() {
+	gopher "$GOPHER_PORT" "0/blog/my-journey-into-data-engineering.gmi" \
+	    >"$SERVER_DIR/post"
+	head -n 2 "$SERVER_DIR/post" | grep -q '^My Journey into Data Engineering' ||
+	    fail "title not on top"
+	grep -q '^Published 2026-01-07' "$SERVER_DIR/post" || fail "no date"
+	[ "$(tail -c 3 "$SERVER_DIR/post" | od -An -c | tr -d ' ')" = '.\r\n' ] ||
+	    fail "text not terminated"
+	# Columns, not bytes: the post has curly quotes and dashes.
+	perl -CSD -ne 's/\r?\n$//; print "$_\n" if length > 70' \
+	    "$SERVER_DIR/post" | grep -v '^\[[0-9]*\] ' | grep -q . &&
+	    fail "line wider than 70 columns"
+	grep -q "$(printf '\t')" "$SERVER_DIR/post" && fail "TAB in text"
+	grep -qx "$(printf '.\r')" <(head -n -1 "$SERVER_DIR/post") &&
+	    fail "a lone dot inside the text"
+	awk '$0 !~ /\r$/' "$SERVER_DIR/post" | grep -q . && fail "LF without CR"
+	return 0
+}
+
+test_gopher_gmi_file_as_text() {
+	gopher "$GOPHER_PORT" "0/about.gmi" | grep -q '^What capsuled is made of' ||
+	    fail "about.gmi not rendered as text"
+}
+
+test_gopher_image_served_raw() {
+	gopher "$GOPHER_PORT" "I/assets/capsule.png" |
+	    cmp -s - "$SERVER_DIR/capsule/assets/capsule.png" ||
+	    fail "image bytes differ"
+}
+
+test_gopher_directory_without_slash() {
+	gopher "$GOPHER_PORT" "1/docs" | grep -q 'requests.gmi' ||
+	    fail "directory without a slash"
+}
+
+test_gopher_gophermap_replaces_menu() {
+	mkdir -p "$SERVER_DIR/capsule/mapped"
+	printf 'Welcome to the map\n0About\t/about.gmi\n1Elsewhere\t/x/\texample.org\t70\n' \
+	    >"$SERVER_DIR/capsule/mapped/gophermap"
+	gopher "$GOPHER_PORT" "1/mapped/" >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	grep -q "^iWelcome to the map	" "$SERVER_DIR/menu" || fail "info line"
+	grep -q "^0About	/about.gmi	localhost	$GOPHER_PORT" "$SERVER_DIR/menu" ||
+	    fail "host and port not filled in"
+	grep -q "^1Elsewhere	/x/	example.org	70" "$SERVER_DIR/menu" ||
+	    fail "foreign item changed"
+}
+
+test_gopher_search_type_7() {
+	gopher "$GOPHER_PORT" "7/search%09gopher" >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	grep -q '^02026-03-12 Notes on Gopher	/blog/notes-on-gopher.gmi' \
+	    "$SERVER_DIR/menu" || fail "search result missing"
+	raw_gopher "$GOPHER_PORT" "/search?gemtext\r\n" |
+	    grep -q 'Serving Markdown' || fail "?query search"
+}
+
+test_gopher_errors_are_type_3() {
+	_r=$(raw_gopher "$GOPHER_PORT" "/no/such/thing\r\n"; echo x)
+	case "$_r" in
+	3*$'\r\n.\r\nx') ;;
+	*) fail "missing selector: $_r" ;;
+	esac
+	raw_gopher "$GOPHER_PORT" "/.hidden\r\n" | grep -q '^3' ||
+	    fail "dotfile served"
+	raw_gopher "$GOPHER_PORT" "/../../etc/passwd\r\n" | grep -q '^3' ||
+	    fail "traversal not refused"
+	raw_gopher "$GOPHER_PORT" "/%2e%2e/%2e%2e/etc/passwd\r\n" | grep -q '^3' ||
+	    fail "encoded traversal not refused"
+	raw_gopher "$GOPHER_PORT" "/escape.txt\r\n" | grep -q '^3' ||
+	    fail "symlink escape served"
+}
+
+test_gopher_draft_is_an_error() {
+	printf -- '---\ntitle: Secret\ndraft: true\n---\nhidden\n' \
+	    >"$SERVER_DIR/capsule/blog/gdraft.md"
+	raw_gopher "$GOPHER_PORT" "/blog/gdraft.gmi\r\n" | grep -q '^3' ||
+	    fail "draft served over Gopher"
+	gopher "$GOPHER_PORT" "1/blog/" | grep -q gdraft && fail "draft listed"
+	rm -f "$SERVER_DIR/capsule/blog/gdraft.md"
+	return 0
+}
+
+test_gopher_long_and_binary_requests() {
+	_r=$(raw_gopher "$GOPHER_PORT" "/$(printf 'a%.0s' $(seq 1 1100))\r\n")
+	case "$_r" in 3*) ;; *) fail "1100-byte selector: ${_r:0:40}" ;; esac
+	_r=$("$GEMCLIENT" -P -t 10 -R x:10000 127.0.0.1 "$GOPHER_PORT" "")
+	case "$_r" in 3*) ;; *) fail "10000 bytes without newline: ${_r:0:40}" ;; esac
+	_r=$(raw_gopher "$GOPHER_PORT" "/a\0b\r\n")
+	case "$_r" in 3*) ;; *) fail "NUL in selector: ${_r:0:40}" ;; esac
+	_r=$(raw_gopher "$GOPHER_PORT" "\x01\x02\xff\xfe garbage\r\n")
+	case "$_r" in 3*) ;; *) fail "binary garbage: ${_r:0:40}" ;; esac
+	log_has 'gopher "\\x01\\x02\\xff\\xfe garbage'
+}
+
+test_gopher_silent_client_closed_at_deadline() {
+	_t0=$(date +%s%N)
+	_r=$("$GEMCLIENT" -P -t 10 127.0.0.1 "$GOPHER_PORT" "/blog/")
+	_ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
+	[ "$_ms" -lt 6000 ] || fail "no line end: closed after $_ms ms"
+	case "$_r" in ""|3*) ;; *) fail "answered an unfinished request" ;; esac
+}
+
+test_gopher_http_request_gets_http_reply() {
+	_r=$(curl -s --max-time 10 -i "http://127.0.0.1:$GOPHER_PORT/")
+	case "$_r" in
+	HTTP/1.0\ 400*gopher://*gemini://*) ;;
+	*) fail "HTTP reply: ${_r:0:200}" ;;
+	esac
+	curl -s --max-time 10 -i "http://127.0.0.1:$GEMINI_PORT/" |
+	    grep -q '^HTTP/1.0' || fail "no HTTP reply on the Gemini port"
+}
+
+test_gopher_url_selector_redirect_page() {
+	_r=$(raw_gopher "$GOPHER_PORT" "URL:https://example.org/a?b=<c>\r\n")
+	case "$_r" in
+	*'http-equiv="refresh"'*'https://example.org/a?b=&lt;c&gt;'*) ;;
+	*) fail "URL: page: ${_r:0:300}" ;;
+	esac
+}
