@@ -3,6 +3,7 @@
 #   make run     install missing Debian packages, build, serve capsule/
 #   make check   install missing Debian packages, build, run every test,
 #                then build again with ASan+UBSan (clang) and run them again
+#   make bench   install what the benchmarks need, run them, print figures
 #
 # Objects go to $(BUILD) (build/, or build-san/ for the sanitizer build).
 
@@ -42,7 +43,7 @@ CLIENTBIN	:= $(CLIENTSRC:tests/client/%.c=$(BUILD)/tests/%)
 
 CONFIG		?= capsuled.yaml
 
-.PHONY: all run check test deps deps-check clean
+.PHONY: all run check test deps deps-check deps-bench bench bench-md clean
 .SUFFIXES:
 
 all: $(BUILD)/capsuled
@@ -52,6 +53,9 @@ deps:
 
 deps-check:
 	@sh scripts/deps.sh check
+
+deps-bench:
+	@sh scripts/deps.sh bench
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -64,6 +68,19 @@ check: deps-check
 # The test programs and the server, then the runner over all of them.
 test: $(BUILD)/capsuled $(UNITBIN) $(REPLAYBIN) $(CLIENTBIN)
 	@sh tests/run.sh $(BUILD)
+
+# Benchmarks print figures; they never run inside make check.
+bench: deps-bench
+	@$(MAKE) --no-print-directory bench-md
+
+bench-md: $(BUILD)/bench/md2gmi_bench
+	./$(BUILD)/bench/md2gmi_bench $(BENCH_MD_FLAGS) bench/md-corpus
+
+# md2gmi next to md4c's own HTML renderer (needs libmd4c-html0-dev).
+$(BUILD)/bench/md2gmi_bench: bench/md2gmi_bench.c $(BUILD)/libcapsuled.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) \
+	    $(shell pkg-config --libs md4c-html) $(LDLIBS)
 
 $(BUILD)/libcapsuled.a: $(LIBOBJ)
 	@rm -f $@
@@ -93,4 +110,4 @@ $(BUILD)/tests/%: tests/client/%.c $(BUILD)/libcapsuled.a
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

@@ -2,6 +2,7 @@
 # Install the Debian packages capsuled needs, if any are missing.
 #   scripts/deps.sh          what building and running need
 #   scripts/deps.sh check    that, plus what the test suite needs
+#   scripts/deps.sh bench    that, plus what the benchmarks need
 # Runs apt-get as root, through sudo otherwise, and says what to do when
 # neither is possible.
 set -eu
@@ -9,8 +10,11 @@ set -eu
 build="gcc make pkg-config libssl-dev libyaml-dev libmd4c-dev libevent-dev openssl"
 tests="clang libclang-rt-14-dev curl libxml2-utils iproute2"
 
+bench="libmd4c-html0-dev"
+
 want=$build
 [ "${1:-}" = check ] && want="$build $tests"
+[ "${1:-}" = bench ] && want="$build $tests $bench"
 
 missing=""
 for p in $want; do
