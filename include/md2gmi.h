@@ -68,10 +68,12 @@ int	md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 void	md2gmi_info_free(struct md2gmi_info *info);
 
 /*
- * Resolve the reference ref against the absolute URL path base (RFC 3986
- * section 5.2, dot segments above the root dropped) and append the result
- * to out.  A reference with a scheme or an authority is appended as it
- * is.  0 or -1.
+ * Resolve the reference ref against base, the absolute URL path of a post
+ * as it was decoded (NULL or not absolute: "/"), and append the result to
+ * out: url_resolve after url_escape_relative on both, so bytes that may
+ * not appear in a URI come out percent-encoded and dot segments above the
+ * root are dropped.  A reference with a scheme or an authority is appended
+ * as it is.  Returns 0, or -1 when out is full or memory runs out.
  */
 int	md2gmi_resolve(const char *base, struct span ref, struct buf *out);
 

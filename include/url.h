@@ -94,6 +94,35 @@ int	url_encode_path(struct span in, struct buf *out);
 int	url_escape_ref(struct span in, struct buf *out);
 
 /*
+ * Append in to out as url_escape_ref does, and percent-encode the bytes
+ * from 0x80 up as well, which makes an IRI a URI (RFC 3987 §3.1) that a
+ * client without IRI support reads the same.  Returns 0 or -1 (out is
+ * full).
+ */
+int	url_escape_uri(struct span in, struct buf *out);
+
+/*
+ * Append in, a reference written by a person that is to be read as a
+ * relative path with an optional query and fragment (a Markdown link that
+ * has no scheme and does not start with "//"), to out in a form url_split
+ * always accepts and finds neither a scheme nor an authority in.  Bytes
+ * are escaped as url_escape_ref does; '[' and ']' (kept there for IP
+ * literals) and every '#' after the first are percent-encoded too; "./"
+ * goes in front of a first segment that holds a ':' and "/." in front of
+ * a path that starts "//" (RFC 3986 §4.2), which keeps their meaning as
+ * paths.  Returns 0 or -1 (out is full).
+ */
+int	url_escape_relative(struct span in, struct buf *out);
+
+/*
+ * The scheme of the reference in (RFC 3986 §3.1), without its ':', or an
+ * empty span when in has none.  Only the bytes up to the first ':' are
+ * looked at, so in need not be a valid reference: this tells an absolute
+ * URL from a relative one before either is escaped.
+ */
+struct span	url_scheme(struct span in);
+
+/*
  * Append path to out with its dot segments removed (RFC 3986 §5.2.4).
  * Segments that would go above the root are dropped and *climbed (when
  * not NULL) is set to tell the caller they were there.  Only "." and ".."

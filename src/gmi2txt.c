@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "gmi2txt.h"
 #include "gopher.h"
+#include "url.h"
 
 /* Deeper indentation is cut to this many columns so text keeps room. */
 #define INDENT_MAX	20
@@ -303,29 +304,6 @@ parse_link(struct span s, struct link *l)
 	l->url = span_make(s.p, i);
 	l->label = trim_end(skip_blanks(span_make(s.p + i, s.n - i)));
 	return l->url.n > 0;
-}
-
-/* The scheme of an absolute URL (RFC 3986 3.1), or an empty span. */
-static struct span
-url_scheme(struct span url)
-{
-	size_t	i;
-	char	ch;
-
-	for (i = 0; i < url.n; i++) {
-		ch = url.p[i];
-		if (ch == ':')
-			return span_make(url.p, i);
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
-			continue;
-		if (i == 0)
-			break;
-		if ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' ||
-		    ch == '.')
-			continue;
-		break;
-	}
-	return span_make(url.p, 0);
 }
 
 /*

@@ -10,6 +10,7 @@
 #include "frontmatter.h"
 #include "md2gmi.h"
 #include "mem.h"
+#include "url.h"
 
 /* Container kinds remembered per nesting level. */
 enum md2gmi_ctr {
@@ -411,177 +412,61 @@ attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
 
 /* URLs. */
 
-/* Length of a "scheme:" prefix (without the colon), or 0. */
-static size_t
-url_scheme_len(struct span s)
-{
-	size_t	i;
-
-	if (s.n == 0 || !((s.p[0] >= 'a' && s.p[0] <= 'z') ||
-	    (s.p[0] >= 'A' && s.p[0] <= 'Z')))
-		return 0;
-	for (i = 1; i < s.n; i++) {
-		char	c = s.p[i];
-
-		if (c == ':')
-			return i;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '-' ||
-		    c == '.'))
-			return 0;
-	}
-	return 0;
-}
-
-/* Append path with dot segments removed; segments above the root drop. */
-static int
-url_remove_dots(struct span path, struct buf *out)
-{
-	size_t	start = out->len, i = 0, j;
-	bool	trail = false;
-
-	if (path.n > 0 && path.p[0] == '/')
-		i = 1;
-	while (i <= path.n) {
-		struct span	seg;
-
-		for (j = i; j < path.n && path.p[j] != '/'; j++)
-			;
-		seg = span_make(path.p + i, j - i);
-		trail = false;
-		if (span_eq_cstr(seg, "."))
-			trail = true;
-		else if (span_eq_cstr(seg, "..")) {
-			while (out->len > start && out->p[out->len - 1] != '/')
-				out->len--;
-			if (out->len > start)
-				out->len--;
-			trail = true;
-		} else if (buf_putc(out, '/') == -1 ||
-		    buf_append_span(out, seg) == -1)
-			return -1;
-		i = j + 1;
-	}
-	if (trail || out->len == start)
-		return buf_putc(out, '/');
-	return 0;
-}
-
+/*
+ * Both sides are escaped first: the base is a decoded URL path and the
+ * reference is what a person wrote, and url_resolve takes neither raw.
+ */
 int
 md2gmi_resolve(const char *base, struct span ref, struct buf *out)
 {
-	struct buf	 merged;
-	struct span	 path = ref, rest = { "", 0 };
-	const char	*slash;
-	size_t		 i;
-	int		 rc;
+	struct buf	b, r;
+	int		rc;
 
-	if (url_scheme_len(ref) > 0 || span_starts_with(ref, "//"))
+	if (url_scheme(ref).n > 0 || span_starts_with(ref, "//"))
 		return buf_append_span(out, ref);
-	for (i = 0; i < ref.n; i++)
-		if (ref.p[i] == '?' || ref.p[i] == '#') {
-			path = span_make(ref.p, i);
-			rest = span_make(ref.p + i, ref.n - i);
-			break;
-		}
 	if (base == NULL || base[0] != '/')
 		base = "/";
-	if (path.n == 0) {
-		if (buf_puts(out, base) == -1)
-			return -1;
-		return buf_append_span(out, rest);
-	}
-	buf_init(&merged, path.n + strlen(base) + 1);
-	if (path.p[0] != '/') {
-		slash = strrchr(base, '/');
-		rc = buf_append(&merged, base, (size_t)(slash - base) + 1);
-	} else
+	buf_init(&b, 3 * strlen(base) + 2);
+	buf_init(&r, 3 * ref.n + 2);
+	if (url_escape_relative(span_cstr(base), &b) == -1 ||
+	    url_escape_relative(ref, &r) == -1 ||
+	    url_resolve(buf_span(&b), buf_span(&r), out, NULL) == -1)
+		rc = -1;
+	else
 		rc = 0;
-	if (rc == 0)
-		rc = buf_append_span(&merged, path);
-	if (rc == 0)
-		rc = url_remove_dots(buf_span(&merged), out);
-	buf_free(&merged);
-	if (rc == 0)
-		rc = buf_append_span(out, rest);
+	buf_free(&b);
+	buf_free(&r);
 	return rc;
 }
 
-/* Whitespace, controls and non-ASCII would end or garble a link line. */
-static int
-url_encode(struct span s, struct buf *out)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	size_t			 i;
-
-	for (i = 0; i < s.n; i++) {
-		unsigned char	c = (unsigned char)s.p[i];
-
-		if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c)) {
-			if (buf_putc(out, '%') == -1 ||
-			    buf_putc(out, hex[c >> 4]) == -1 ||
-			    buf_putc(out, hex[c & 15]) == -1)
-				return -1;
-		} else if (buf_putc(out, (char)c) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-url_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
- * The capsule path for a lookup: percent-decoded, and refused when the
- * decoding smuggles in a NUL or a dot segment.
+ * Append the capsule path for a lookup: percent-decoded, and refused when
+ * the decoding smuggles in a NUL or a dot segment.  Resolution removed the
+ * dot segments written as such, so one found now came from %2E, and
+ * removing dots changes the length of a path exactly when it has one.
  */
 static int
-url_decode_path(struct span s, struct buf *out)
+md_capsule_path(struct span path, struct buf *out)
 {
-	size_t		 i, start = out->len;
-	const char	*p;
+	size_t	start = out->len, n;
 
-	for (i = 0; i < s.n; i++) {
-		char	c = s.p[i];
-
-		if (c == '%' && i + 2 < s.n && url_hexval(s.p[i + 1]) >= 0 &&
-		    url_hexval(s.p[i + 2]) >= 0) {
-			c = (char)(url_hexval(s.p[i + 1]) * 16 +
-			    url_hexval(s.p[i + 2]));
-			i += 2;
-		}
-		if (c == '\0' || buf_putc(out, c) == -1)
-			return -1;
-	}
-	if (buf_cstr(out) == NULL)
+	if (url_decode(path, out, NULL) == -1 || buf_cstr(out) == NULL)
 		return -1;
-	p = out->p + start;
-	if (strstr(p, "/../") || strstr(p, "/./") ||
-	    (out->len - start >= 3 && strcmp(out->p + out->len - 3, "/..") ==
-	    0) || (out->len - start >= 2 &&
-	    strcmp(out->p + out->len - 2, "/.") == 0))
+	n = out->len - start;
+	if (url_remove_dots_inplace(out->p + start, n, NULL) != n)
 		return -1;
 	return 0;
 }
 
 static bool
-url_bad_scheme(struct span s, size_t n)
+md_bad_scheme(struct span scheme)
 {
 	static const char	*bad[] = { "javascript", "vbscript", "data",
 	    "file" };
 	size_t			 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (span_caseeq_cstr(span_make(s.p, n), bad[i]))
+		if (span_caseeq_cstr(scheme, bad[i]))
 			return true;
 	return false;
 }
@@ -633,24 +518,24 @@ static int
 md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 {
 	struct buf	 abs, fs;
-	struct span	 path, rest = { "", 0 };
-	size_t		 i, flen;
+	struct url	 u;
+	struct span	 path, rest;
+	size_t		 flen;
 	long		 hash;
 	int		 rc = 0;
 
-	buf_init(&abs, raw.n + strlen(ctx->opts->base ? ctx->opts->base :
-	    "/") + 8);
+	/* Escaping may triple every byte of the base and the reference. */
+	buf_init(&abs, 3 * (raw.n + strlen(ctx->opts->base ?
+	    ctx->opts->base : "/")) + 8);
 	buf_init(&fs, abs.max + 8);
 	if (md2gmi_resolve(ctx->opts->base, raw, &abs) == -1)
 		goto fail;
-	path = buf_span(&abs);
-	for (i = 0; i < path.n; i++)
-		if (path.p[i] == '?' || path.p[i] == '#') {
-			rest = span_make(path.p + i, path.n - i);
-			path.n = i;
-			break;
-		}
-	if (url_decode_path(path, &fs) == -1)
+	if (abs.len == 0 || url_split(buf_span(&abs), &u) == -1)
+		goto done;
+	path = u.path;
+	rest = span_make(path.p + path.n, abs.len - (size_t)(path.p +
+	    path.n - abs.p));
+	if (md_capsule_path(path, &fs) == -1)
 		goto done;
 	if (md_ends_with_ci(path, ".md")) {
 		if (!md_exists(ctx, fs.p))
@@ -662,8 +547,8 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 				rest.n = (size_t)hash;
 		} else
 			rest.n = 0;
-		rc = url_encode(path, out) == -1 || buf_puts(out, ".gmi") ==
-		    -1 || url_encode(rest, out) == -1 ? -1 : 1;
+		rc = url_escape_uri(path, out) == -1 || buf_puts(out, ".gmi") ==
+		    -1 || url_escape_uri(rest, out) == -1 ? -1 : 1;
 		goto done;
 	}
 	if (path.n > 1 && path.p[path.n - 1] == '/') {
@@ -672,8 +557,8 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 		fs.len = flen - 1;
 		if (buf_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
 		    ctx->opts->exists != NULL && md_exists(ctx, fs.p)) {
-			rc = url_encode(span_make(path.p, path.n - 1), out) ==
-			    -1 || buf_puts(out, ".gmi") == -1 ? -1 : 1;
+			rc = url_escape_uri(span_make(path.p, path.n - 1),
+			    out) == -1 || buf_puts(out, ".gmi") == -1 ? -1 : 1;
 			goto done;
 		}
 		fs.len = flen - 1;
@@ -681,8 +566,8 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 			goto fail;
 	}
 	if (md_exists(ctx, fs.p))
-		rc = url_encode(path, out) == -1 ||
-		    url_encode(rest, out) == -1 ? -1 : 1;
+		rc = url_escape_uri(path, out) == -1 ||
+		    url_escape_uri(rest, out) == -1 ? -1 : 1;
 	goto done;
 fail:
 	rc = -1;
@@ -699,8 +584,8 @@ done:
 static int
 md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 {
-	size_t	n;
-	int	rc;
+	struct span	scheme;
+	int		rc;
 
 	while (href.n > 0 && (*href.p == ' ' || *href.p == '\t')) {
 		href.p++;
@@ -712,13 +597,13 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 	buf_reset(&ctx->tmp);
 	if (href.n == 0 || href.p[0] == '#' || href.n > MD2GMI_MAX_HREF)
 		return 0;
-	if ((n = url_scheme_len(href)) > 0) {
-		if (url_bad_scheme(href, n))
+	if ((scheme = url_scheme(href)).n > 0) {
+		if (md_bad_scheme(scheme))
 			return 0;
-		return url_encode(href, &ctx->tmp) == -1 ? -1 : 1;
+		return url_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	}
 	if (span_starts_with(href, "//"))
-		return url_encode(href, &ctx->tmp) == -1 ? -1 : 1;
+		return url_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	if ((rc = md_rewrite_relative(ctx, href, &ctx->tmp)) == 0)
 		fm_diag_add(ctx->diags, md_line_of(ctx, href), "%s to a "
 		    "missing file: %.*s", image ? "image" : "link",

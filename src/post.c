@@ -175,7 +175,8 @@ post_cover(const struct post_input *in, struct post *p)
 	int			 rc = 0;
 	bool			 ok;
 
-	buf_init(&url, hero.n + strlen(in->url) + 16);
+	/* Resolving percent-encodes the reference: up to three bytes each. */
+	buf_init(&url, 3 * (hero.n + strlen(in->url)) + 16);
 	buf_init(&fs, url.max);
 	if (md2gmi_resolve(in->url, hero, &url) == -1 ||
 	    buf_cstr(&url) == NULL) {

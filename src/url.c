@@ -484,6 +484,68 @@ url_escape_ref(struct span in, struct buf *out)
 	return encode_where(in, out, keep_in_ref);
 }
 
+static bool
+keep_in_uri(struct span s, size_t i)
+{
+	return (unsigned char)s.p[i] < 0x80 && keep_in_ref(s, i);
+}
+
+int
+url_escape_uri(struct span in, struct buf *out)
+{
+	return encode_where(in, out, keep_in_uri);
+}
+
+/* The first '#' is split off by the caller; any other one is data. */
+static bool
+keep_in_relative(struct span s, size_t i)
+{
+	return s.p[i] != '[' && s.p[i] != ']' && s.p[i] != '#' &&
+	    keep_in_ref(s, i);
+}
+
+int
+url_escape_relative(struct span in, struct buf *out)
+{
+	size_t		 start = out->len, k;
+	const char	*guard = NULL;
+	long		 hash;
+
+	if (span_starts_with(in, "//"))
+		guard = "/.";
+	else if ((k = find_any(in, 0, ":/?#", 4)) < in.n && in.p[k] == ':')
+		guard = "./";
+	if (guard != NULL && buf_append(out, guard, 2) == -1)
+		return -1;
+	if ((hash = span_index(in, '#')) == -1)
+		hash = (long)in.n;
+	if (encode_where(span_make(in.p, (size_t)hash), out,
+	    keep_in_relative) == -1)
+		goto fail;
+	if ((size_t)hash < in.n && (buf_putc(out, '#') == -1 ||
+	    encode_where(span_make(in.p + hash + 1, in.n - (size_t)hash - 1),
+	    out, keep_in_relative) == -1))
+		goto fail;
+	return 0;
+fail:
+	out->len = start;
+	return -1;
+}
+
+struct span
+url_scheme(struct span in)
+{
+	size_t	i;
+
+	if (in.n == 0 || !is_alpha((unsigned char)in.p[0]))
+		return span_make(in.p, 0);
+	for (i = 1; i < in.n && is_scheme_char((unsigned char)in.p[i]); i++)
+		continue;
+	if (i < in.n && in.p[i] == ':')
+		return span_make(in.p, i);
+	return span_make(in.p, 0);
+}
+
 /* Drop the last segment of p[0..w) and the '/' before it, if any. */
 static size_t
 pop_segment(const char *p, size_t w, bool *climbed)

@@ -104,6 +104,19 @@ test_missing_cover_and_links(void)
 }
 
 static void
+test_cover_name_full_of_spaces(void)
+{
+	struct post	p;
+
+	/* Escaping makes the resolved URL three times the name's length. */
+	CHECK_INT(0, render("---\ntitle: t\nheroImage: "
+	    "'a b c d e f g h i j k l m n o p q r s t u v w.png'\n---\nx\n",
+	    "p.md", &p));
+	CHECK(p.diags.n == 1 && strstr(p.diags.v[0].msg, "cover") != NULL);
+	post_free(&p);
+}
+
+static void
 test_fallback_titles(void)
 {
 	struct post	p;
@@ -240,6 +253,7 @@ main(void)
 {
 	RUN(test_header);
 	RUN(test_missing_cover_and_links);
+	RUN(test_cover_name_full_of_spaces);
 	RUN(test_fallback_titles);
 	RUN(test_draft_and_lang);
 	RUN(test_preflight);

@@ -75,6 +75,33 @@ escape(const char *s)
 	return finish(&b, url_escape_ref(span_cstr(s), &b));
 }
 
+static const char *
+escape_uri(const char *s)
+{
+	struct buf	b;
+
+	buf_init(&b, 4096);
+	return finish(&b, url_escape_uri(span_cstr(s), &b));
+}
+
+static const char *
+escape_rel(const char *s)
+{
+	struct buf	b;
+
+	buf_init(&b, 4096);
+	return finish(&b, url_escape_relative(span_cstr(s), &b));
+}
+
+static const char *
+scheme(const char *s)
+{
+	struct span	sc = url_scheme(span_cstr(s));
+
+	snprintf(result, sizeof(result), "%.*s", (int)sc.n, sc.p);
+	return result;
+}
+
 static int
 split(const char *s, struct url *u)
 {
@@ -424,6 +451,68 @@ test_escape_ref(void)
 }
 
 static void
+test_escape_uri(void)
+{
+	CHECK_STR("gemini://h/caf%C3%A9?q=%E2%9C%93#%F0%9F%98%80",
+	    escape_uri("gemini://h/caf\xc3\xa9?q=\xe2\x9c\x93#"
+	    "\xf0\x9f\x98\x80"));
+	CHECK_STR("a%20b%7F%25zz%41", escape_uri("a b\x7f%zz%41"));
+	CHECK_STR("https://[::1]:8/x", escape_uri("https://[::1]:8/x"));
+}
+
+static void
+test_escape_relative(void)
+{
+	struct url	u;
+	const char	*in[] = { "a b.md", "a[1].png#x#y", "a:b/c",
+	    "//host/x", "x?q[0]=1", "50%.md", "caf\xc3\xa9 2.md",
+	    ":", "#", "?a#b#c", "http://e.org/", "x/y:z", "" };
+	size_t		i;
+
+	CHECK_STR("a%20b.md", escape_rel("a b.md"));
+	CHECK_STR("a%5B1%5D.png#x%23y", escape_rel("a[1].png#x#y"));
+	CHECK_STR("./a:b/c", escape_rel("a:b/c"));
+	CHECK_STR("./http://e.org/", escape_rel("http://e.org/"));
+	CHECK_STR("x/y:z", escape_rel("x/y:z"));
+	CHECK_STR("x?y:z", escape_rel("x?y:z"));
+	CHECK_STR("/.//host/x", escape_rel("//host/x"));
+	CHECK_STR("50%25.md", escape_rel("50%.md"));
+	CHECK_STR("caf\xc3\xa9%202.md", escape_rel("caf\xc3\xa9 2.md"));
+	CHECK_STR("%41#%254", escape_rel("%41#%4"));
+	/* Whatever was written, the result splits as a path reference. */
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		CHECK_INT(0, split(escape_rel(in[i]), &u));
+		CHECK(!u.has_scheme && !u.has_authority);
+	}
+}
+
+static void
+test_escape_relative_full_buf(void)
+{
+	struct buf	b;
+
+	buf_init(&b, 6);
+	CHECK_INT(0, buf_puts(&b, "x"));
+	CHECK_INT(-1, url_escape_relative(span_cstr("a:b#c#"), &b));
+	CHECK_MEM("x", b.p, b.len);
+	buf_free(&b);
+}
+
+static void
+test_scheme(void)
+{
+	CHECK_STR("gemini", scheme("gemini://h/"));
+	CHECK_STR("a+b-c.d", scheme("a+b-c.d:x y"));
+	CHECK_STR("mailto", scheme("mailto:me@example.org"));
+	CHECK_STR("", scheme("1a:b"));
+	CHECK_STR("", scheme(":x"));
+	CHECK_STR("", scheme("a b:c"));
+	CHECK_STR("", scheme("a/b:c"));
+	CHECK_STR("", scheme("abc"));
+	CHECK_STR("", scheme(""));
+}
+
+static void
 test_remove_dots_rfc_examples(void)
 {
 	bool	climbed = true;
@@ -661,6 +750,10 @@ main(void)
 	RUN(test_encode_decode_round_trip);
 	RUN(test_encode_full_buf);
 	RUN(test_escape_ref);
+	RUN(test_escape_uri);
+	RUN(test_escape_relative);
+	RUN(test_escape_relative_full_buf);
+	RUN(test_scheme);
 	RUN(test_remove_dots_rfc_examples);
 	RUN(test_remove_dots_cases);
 	RUN(test_remove_dots_reports_climbing);
