@@ -27,6 +27,13 @@
  */
 typedef bool	(*gmi2txt_is_dir_fn)(void *arg, struct span path);
 
+/*
+ * The item type of such a path when the server knows better than its
+ * name does (a search page is '7', a generated page of links '1'), or
+ * '\0' to go by the name.
+ */
+typedef char	(*gmi2txt_type_fn)(void *arg, struct span path);
+
 /* Where the page lives, so that its own links can become Gopher links. */
 struct gmi2txt_opts {
 	const char		*host;	/* public Gopher host name, not NULL */
@@ -38,6 +45,8 @@ struct gmi2txt_opts {
 	struct span		 base;
 	/* NULL: only a path ending in '/' is a directory. */
 	gmi2txt_is_dir_fn	 is_dir;
+	/* NULL: types come from names (and is_dir). */
+	gmi2txt_type_fn		 type_of;
 	void			*arg;
 };
 

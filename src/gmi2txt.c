@@ -397,6 +397,9 @@ own_type(struct ctx *c, size_t qoff, char *type)
 		*type = '1';
 		return 0;
 	}
+	if (c->o->type_of != NULL &&
+	    (*type = c->o->type_of(c->o->arg, path)) != '\0')
+		return 0;
 	if (c->o->is_dir == NULL || !c->o->is_dir(c->o->arg, path)) {
 		*type = gopher_type_for_name(path);
 		return 0;

@@ -529,6 +529,19 @@ serve_gopher_is_dir(void *arg, struct span path)
 	return dir;
 }
 
+/* Pages that exist only as generated ones: search asks, tags list. */
+static char
+serve_gopher_type_of(void *arg, struct span path)
+{
+	(void)arg;
+	if (span_eq_cstr(path, "/search"))
+		return '7';
+	if (span_starts_with(path, "/tags/") &&
+	    span_index(span_make(path.p + 6, path.n - 6), '/') == -1)
+		return '1';
+	return '\0';
+}
+
 /* Turn a gemtext page into a menu (or text) in r->body. */
 static void
 serve_gopher_gemtext(const struct serve_ctx *sc, struct span gmi,
@@ -541,6 +554,7 @@ serve_gopher_gemtext(const struct serve_ctx *sc, struct span gmi,
 	opts.port = sc->gopher_port;
 	opts.base = span_cstr(base);
 	opts.is_dir = serve_gopher_is_dir;
+	opts.type_of = serve_gopher_type_of;
 	opts.arg = (void *)sc;
 	rc = menu ? gmi2txt_menu(&r->body, gmi, &opts) :
 	    gmi2txt_text(&r->body, gmi, &opts);
@@ -556,8 +570,9 @@ serve_gopher_root_extras(const struct serve_ctx *sc, struct buf *out)
 {
 	size_t	n = out->len;
 
-	/* Insert before the terminator ".\r\n" that ends the menu. */
-	if (n < 3 || memcmp(out->p + n - 3, ".\r\n", 3) != 0)
+	/* Unless the page links it already, insert before the terminator. */
+	if (n < 3 || memcmp(out->p + n - 3, ".\r\n", 3) != 0 ||
+	    memmem(out->p, n, "\t/search\t", 9) != NULL)
 		return 0;
 	out->len -= 3;
 	if (gopher_info_line(out, span_cstr("")) == -1 ||

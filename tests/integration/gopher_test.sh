@@ -27,8 +27,10 @@ test_gopher_root_menu() {
 	check_menu "$SERVER_DIR/menu"
 	grep -q "^1The blog: Markdown posts rendered on the fly	/blog/	localhost	$GOPHER_PORT" \
 	    "$SERVER_DIR/menu" || fail "no blog item"
-	grep -q "^7Search the posts	/search	" "$SERVER_DIR/menu" ||
-	    fail "no search item"
+	[ "$(grep -c "^7Search the posts	/search	" "$SERVER_DIR/menu")" = 1 ] ||
+	    fail "want exactly one search item"
+	grep '	/search	' "$SERVER_DIR/menu" | grep -vq '^7' &&
+	    fail "search offered as a non-search item"
 	grep -q "^IA picture (PNG)	/assets/capsule.png	" "$SERVER_DIR/menu" ||
 	    fail "no image item"
 }
@@ -168,4 +170,15 @@ test_gopher_url_selector_redirect_page() {
 	*'http-equiv="refresh"'*'https://example.org/a?b=&lt;c&gt;'*) ;;
 	*) fail "URL: page: ${_r:0:300}" ;;
 	esac
+}
+
+test_gopher_tags_are_menus() {
+	gopher "$GOPHER_PORT" "1/tags/" >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	grep -q "^1gemini (1)	/tags/gemini.gmi	localhost	$GOPHER_PORT" \
+	    "$SERVER_DIR/menu" || fail "tag pages must be type 1"
+	gopher "$GOPHER_PORT" "1/tags/gemini.gmi" >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	grep -q '^0.*Serving Markdown over Gemini	/blog/' "$SERVER_DIR/menu" ||
+	    fail "tag page lacks its post"
 }

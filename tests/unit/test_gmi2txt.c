@@ -811,6 +811,29 @@ test_golden(void)
 	CHECK(count > 0);
 }
 
+static char
+type_by_server(void *arg, struct span path)
+{
+	(void)arg;
+	return span_eq_cstr(path, "/search") ? '7' : '\0';
+}
+
+static void
+test_menu_type_from_server(void)
+{
+	struct gmi2txt_opts	o = opts_for("/");
+	struct buf		b;
+
+	o.type_of = type_by_server;
+	buf_init(&b, 4096);
+	CHECK_INT(0, gmi2txt_menu(&b, span_cstr("=> search Find\n=> a.gmi A\n"),
+	    &o));
+	CHECK(buf_cstr(&b) != NULL &&
+	    strstr(b.p, "7Find\t/search\texample.org\t7070\r\n") != NULL &&
+	    strstr(b.p, "0A\t/a.gmi\t") != NULL);
+	buf_free(&b);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -845,5 +868,6 @@ main(int argc, char *argv[])
 	RUN(test_menu_display_cut);
 	RUN(test_golden);
 	buf_free(&outb);
+	RUN(test_menu_type_from_server);
 	return CHECK_SUMMARY();
 }
