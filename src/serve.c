@@ -164,11 +164,27 @@ serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
 	rc = post_render(&in, &p);
 	serve_log_render(sc, url, &p, rc);
 	buf_free(&src);
-	if (rc == -1) {
+	/*
+	 * A post that cannot be rendered (too large, too slow) is kept as a
+	 * failure, so this version costs one attempt, not one per request;
+	 * running out of memory may pass, so that is not kept.
+	 */
+	if (rc == -1 && (p.errstr == NULL ||
+	    strcmp(p.errstr, "out of memory") == 0)) {
 		post_free(&p);
 		return NULL;
 	}
 	return cache_insert(sc->cache, st, url, &p);
+}
+
+/* The rendered post, or NULL when it cannot be served (logged). */
+static struct cache_entry *
+serve_rendered_ok(const struct serve_ctx *sc, int fd, const struct stat *st,
+    const char *url)
+{
+	struct cache_entry	*e = serve_rendered(sc, fd, st, url);
+
+	return e != NULL && e->post.errstr == NULL ? e : NULL;
 }
 
 static void
@@ -179,7 +195,7 @@ serve_post(const struct serve_ctx *sc, const struct gemini_request *req,
 	const char		*lang;
 	char			 meta[128];
 
-	if ((e = serve_rendered(sc, o->fd, &o->st, req->path)) == NULL) {
+	if ((e = serve_rendered_ok(sc, o->fd, &o->st, req->path)) == NULL) {
 		serve_status(r, GEMINI_TEMPORARY_FAILURE,
 		    "This post cannot be rendered");
 		return;
@@ -217,7 +233,7 @@ serve_collect(void *arg, const char *url, int fd, const struct stat *st)
 	struct cache_entry	*e;
 	struct feed_entry	*nv;
 
-	if ((e = serve_rendered(sp->sc, fd, st, url)) == NULL ||
+	if ((e = serve_rendered_ok(sp->sc, fd, st, url)) == NULL ||
 	    e->post.meta.draft)
 		return 0;
 	if (sp->n == sp->cap) {
@@ -615,7 +631,7 @@ serve_gopher_post(const struct serve_ctx *sc, const char *path,
 {
 	struct cache_entry	*e;
 
-	if ((e = serve_rendered(sc, o->fd, &o->st, path)) == NULL) {
+	if ((e = serve_rendered_ok(sc, o->fd, &o->st, path)) == NULL) {
 		serve_gopher_error(r, "This post cannot be rendered");
 		return;
 	}

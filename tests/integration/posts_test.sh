@@ -177,3 +177,18 @@ test_check_command_reports_findings() {
 	echo "$_out" | grep -q "^$_d/p.md:4: " || fail "cover finding: $_out"
 	echo "$_out" | grep -q "^$_d/p.md:6: .*gone.md" || fail "link finding: $_out"
 }
+
+test_failed_render_is_remembered() {
+	_f=$SERVER_DIR/capsule/blog/wide.md
+	{ printf '| a | b | c |\n|---|---|---|\n'
+	  for _i in $(seq 1 150000); do echo '| x | y | z |'; done; } >"$_f"
+	for _i in 1 2 3 4 5 6; do
+		expect_header "$(url /blog/wide.gmi)\r\n" "40 *"
+	done
+	# Each of the two workers tries once; later requests reuse the failure.
+	_n=$(grep -c 'wide.md: cannot render' "$SERVER_DIR/log")
+	[ "$_n" -ge 1 ] && [ "$_n" -le 2 ] || fail "$_n render attempts logged"
+	gem_body /blog/ | grep -q wide && fail "unrenderable post listed"
+	rm -f "$_f"
+	return 0
+}
