@@ -4,6 +4,7 @@
 #   make check   install missing Debian packages, build, run every test,
 #                then build again with ASan+UBSan (clang) and run them again
 #   make bench   install what the benchmarks need, run them, print figures
+#   make fuzz    run every libFuzzer target for FUZZ_TIME seconds (60)
 #
 # Objects go to $(BUILD) (build/, or build-san/ for the sanitizer build).
 
@@ -43,7 +44,7 @@ CLIENTBIN	:= $(CLIENTSRC:tests/client/%.c=$(BUILD)/tests/%)
 
 CONFIG		?= capsuled.yaml
 
-.PHONY: all run check test deps deps-check deps-bench bench bench-md clean
+.PHONY: all run check test deps deps-check deps-bench bench bench-md fuzz clean
 .SUFFIXES:
 
 all: $(BUILD)/capsuled
@@ -68,6 +69,11 @@ check: deps-check
 # The test programs and the server, then the runner over all of them.
 test: $(BUILD)/capsuled $(UNITBIN) $(REPLAYBIN) $(CLIENTBIN)
 	@sh tests/run.sh $(BUILD)
+
+# Coverage-guided fuzzing, FUZZ_TIME seconds per target (make check only
+# replays the committed corpora).
+fuzz: deps-check
+	@sh scripts/fuzz.sh
 
 # Benchmarks print figures; they never run inside make check.
 bench: deps-bench
