@@ -6,6 +6,8 @@
 #ifndef CAPSULED_TLS_H
 #define CAPSULED_TLS_H
 
+#include <time.h>
+
 #include <openssl/ssl.h>
 
 #include "buf.h"
@@ -30,6 +32,48 @@ int	tls_ensure_cert(const char *cert, const char *key,
  * set when the files do not load or do not match.
  */
 SSL_CTX	*tls_ctx_new(const char *cert, const char *key, struct buf *err);
+
+/* Bytes of the secret session-ticket keys are derived from. */
+#define TLS_TICKET_SECRET_LEN	32
+
+/* How long one set of ticket keys issues tickets, by default. */
+#define TLS_TICKET_ROTATE_SECONDS	3600
+
+/* The keys one ticket period uses: name, cipher key, MAC key. */
+struct tls_ticket_keys {
+	unsigned char	name[16];
+	unsigned char	aes[32];
+	unsigned char	hmac[32];
+};
+
+/*
+ * Make a new random ticket secret.  The parent makes it once, before the
+ * workers fork, so a ticket issued by any worker resumes on any worker.
+ * Returns 0 or -1.
+ */
+int	tls_ticket_secret_new(unsigned char secret[TLS_TICKET_SECRET_LEN]);
+
+/*
+ * Issue and accept session tickets with keys derived from secret for
+ * each period of rotate seconds: tickets are sealed with the current
+ * period's keys, and the previous period's are still accepted (and
+ * renewed), so keys rotate on a schedule every worker agrees on without
+ * talking to the others.  The secret is copied.
+ */
+void	tls_ctx_set_ticket_secret(SSL_CTX *ctx,
+	    const unsigned char secret[TLS_TICKET_SECRET_LEN],
+	    unsigned int rotate);
+
+/* The keys of one period (for tests).  Returns 0 or -1. */
+int	tls_ticket_keys_for(const unsigned char secret[TLS_TICKET_SECRET_LEN],
+	    unsigned long long period, struct tls_ticket_keys *k);
+
+/*
+ * What the ticket callback decides for a ticket named name at time now:
+ * 1 accept, 2 accept and renew (previous period), 0 unknown.
+ */
+int	tls_ticket_lookup(const unsigned char name[16], time_t now,
+	    struct tls_ticket_keys *k);
 
 /* The SNI name the client sent, or NULL. */
 const char *tls_servername(SSL *ssl);

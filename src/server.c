@@ -40,6 +40,12 @@ struct generation {
 	unsigned short		*ports;		/* bound port of each of nper */
 };
 
+/*
+ * The session-ticket secret: made once per server, kept across reloads so
+ * tickets issued before a SIGHUP still resume after it.
+ */
+static unsigned char	s_ticket_secret[TLS_TICKET_SECRET_LEN];
+
 struct server_worker {
 	pid_t		 pid;		/* 0: slot waiting to be (re)started */
 	int		 slot;
@@ -99,6 +105,8 @@ server_gen_certs(struct generation *g, struct buf *err)
 		    "%s: %s (key %s)", vh->hostname, vh->cert, vh->key);
 	if ((g->ssl_ctx = tls_ctx_new(vh->cert, vh->key, err)) == NULL)
 		return -1;
+	tls_ctx_set_ticket_secret(g->ssl_ctx, s_ticket_secret,
+	    TLS_TICKET_ROTATE_SECONDS);
 	return 0;
 }
 
@@ -640,6 +648,9 @@ server_run(const struct server_opts *opts)
 	server_raise_fd_limit();
 	if ((s = mem_calloc(1, sizeof(*s))) == NULL)
 		fatalx("out of memory");
+	if (tls_ticket_secret_new(s_ticket_secret) == -1)
+		fatalx("cannot make a session-ticket secret: %s",
+		    tls_error_string());
 	s->opts = opts;
 	buf_init(&err, 64 * 1024);
 	if ((s->gen = server_gen_new(s, &err)) == NULL) {

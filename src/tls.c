@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
 #include <openssl/x509v3.h>
 
 #include "tls.h"
@@ -255,4 +258,159 @@ const char *
 tls_servername(SSL *ssl)
 {
 	return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+/*
+ * Session tickets.  One secret per process (the parent's, inherited by
+ * every worker); per period, HKDF turns it into the keys of that period.
+ * The last two periods' keys are kept so a handshake costs no derivation.
+ */
+struct tls_ticket_state {
+	unsigned char		secret[TLS_TICKET_SECRET_LEN];
+	unsigned int		rotate;
+	bool			set;
+	unsigned long long	period[2];
+	bool			have[2];
+	struct tls_ticket_keys	keys[2];
+};
+
+static struct tls_ticket_state	tls_tickets;
+
+int
+tls_ticket_secret_new(unsigned char secret[TLS_TICKET_SECRET_LEN])
+{
+	return RAND_bytes(secret, TLS_TICKET_SECRET_LEN) == 1 ? 0 : -1;
+}
+
+int
+tls_ticket_keys_for(const unsigned char secret[TLS_TICKET_SECRET_LEN],
+    unsigned long long period, struct tls_ticket_keys *k)
+{
+	EVP_KDF		*kdf;
+	EVP_KDF_CTX	*kctx;
+	OSSL_PARAM	 params[5], *p = params;
+	unsigned char	 info[32], out[sizeof(*k)];
+	int		 n, rc;
+
+	n = snprintf((char *)info, sizeof(info), "capsuled ticket %llu",
+	    period);
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL)
+		return -1;
+	kctx = EVP_KDF_CTX_new(kdf);
+	EVP_KDF_free(kdf);
+	if (kctx == NULL)
+		return -1;
+	*p++ = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string("key", (void *)secret,
+	    TLS_TICKET_SECRET_LEN);
+	*p++ = OSSL_PARAM_construct_octet_string("info", info, (size_t)n);
+	*p = OSSL_PARAM_construct_end();
+	rc = EVP_KDF_derive(kctx, out, sizeof(out), params) == 1 ? 0 : -1;
+	EVP_KDF_CTX_free(kctx);
+	if (rc == 0) {
+		memcpy(k->name, out, sizeof(k->name));
+		memcpy(k->aes, out + sizeof(k->name), sizeof(k->aes));
+		memcpy(k->hmac, out + sizeof(k->name) + sizeof(k->aes),
+		    sizeof(k->hmac));
+	}
+	OPENSSL_cleanse(out, sizeof(out));
+	return rc;
+}
+
+/* The keys of period p, from the two-slot memo or derived now. */
+static const struct tls_ticket_keys *
+tls_ticket_period(unsigned long long p)
+{
+	struct tls_ticket_state	*t = &tls_tickets;
+	int			 slot = (int)(p & 1);
+
+	if (t->have[slot] && t->period[slot] == p)
+		return &t->keys[slot];
+	if (tls_ticket_keys_for(t->secret, p, &t->keys[slot]) == -1)
+		return NULL;
+	t->period[slot] = p;
+	t->have[slot] = true;
+	return &t->keys[slot];
+}
+
+int
+tls_ticket_lookup(const unsigned char name[16], time_t now,
+    struct tls_ticket_keys *k)
+{
+	unsigned long long		 p;
+	const struct tls_ticket_keys	*cur, *prev;
+
+	if (!tls_tickets.set || now < 0)
+		return 0;
+	p = (unsigned long long)now / tls_tickets.rotate;
+	if ((cur = tls_ticket_period(p)) != NULL &&
+	    CRYPTO_memcmp(cur->name, name, 16) == 0) {
+		*k = *cur;
+		return 1;
+	}
+	if (p > 0 && (prev = tls_ticket_period(p - 1)) != NULL &&
+	    CRYPTO_memcmp(prev->name, name, 16) == 0) {
+		*k = *prev;
+		return 2;
+	}
+	return 0;
+}
+
+static int
+tls_ticket_mac_init(EVP_MAC_CTX *hctx, const unsigned char *key)
+{
+	OSSL_PARAM	params[3];
+
+	params[0] = OSSL_PARAM_construct_octet_string("key", (void *)key, 32);
+	params[1] = OSSL_PARAM_construct_utf8_string("digest",
+	    (char *)"SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	return EVP_MAC_CTX_set_params(hctx, params) == 1 ? 0 : -1;
+}
+
+static int
+tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	const struct tls_ticket_keys	*cur;
+	struct tls_ticket_keys		 k;
+	int				 rc;
+
+	(void)ssl;
+	if (enc) {
+		cur = tls_ticket_period((unsigned long long)time(NULL) /
+		    tls_tickets.rotate);
+		if (cur == NULL || RAND_bytes(iv, 16) != 1)
+			return -1;
+		memcpy(name, cur->name, 16);
+		if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, cur->aes,
+		    iv) != 1 || tls_ticket_mac_init(hctx, cur->hmac) == -1)
+			return -1;
+		return 1;
+	}
+	if ((rc = tls_ticket_lookup(name, time(NULL), &k)) == 0)
+		return 0;
+	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1 ||
+	    tls_ticket_mac_init(hctx, k.hmac) == -1)
+		rc = -1;
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
+}
+
+void
+tls_ctx_set_ticket_secret(SSL_CTX *ctx,
+    const unsigned char secret[TLS_TICKET_SECRET_LEN], unsigned int rotate)
+{
+	struct tls_ticket_state	*t = &tls_tickets;
+
+	if (!t->set || memcmp(t->secret, secret, sizeof(t->secret)) != 0 ||
+	    t->rotate != rotate) {
+		memcpy(t->secret, secret, sizeof(t->secret));
+		t->rotate = rotate ? rotate : TLS_TICKET_ROTATE_SECONDS;
+		t->have[0] = t->have[1] = false;
+		t->set = true;
+	}
+	/* A ticket outlives its period by one more: that is when it renews. */
+	SSL_CTX_set_timeout(ctx, (long)t->rotate * 2);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
 }

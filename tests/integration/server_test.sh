@@ -195,3 +195,33 @@ test_sighup_valid_config_applies() {
 	sed -i 's/^lang: fr/lang: en/' "$SERVER_DIR/capsuled.yaml"
 	start_server
 }
+
+# resumed FILE: one request offering the session saved in FILE; prints
+# "yes" or "no".
+resumed() {
+	gem -r "$1" -v -o status 127.0.0.1 "$GEMINI_PORT" "$(url /)\r\n" \
+	    2>&1 >/dev/null | sed -n 's/^resumed: //p'
+}
+
+test_session_resumes_on_every_worker() {
+	_s=$SERVER_DIR/session
+	[ "$(resumed "$_s")" = no ] || fail "first connection resumed"
+	_yes=0
+	for _i in 1 2 3 4 5 6 7 8; do
+		[ "$(resumed "$_s")" = yes ] && _yes=$((_yes + 1))
+	done
+	[ "$_yes" = 8 ] || fail "$_yes of 8 connections resumed"
+	# Both workers took part: the kernel spreads connections over them.
+	[ "$(grep -c 'worker 0: .*gemini "' "$SERVER_DIR/log")" -gt 0 ] &&
+	    [ "$(grep -c 'worker 1: .*gemini "' "$SERVER_DIR/log")" -gt 0 ] ||
+	    fail "only one worker served"
+}
+
+test_session_resumes_after_reload() {
+	_s=$SERVER_DIR/session2
+	resumed "$_s" >/dev/null
+	kill -HUP "$SERVER_PID"
+	wait_log "reloaded:" 10 || { fail "no reload"; return; }
+	[ "$(resumed "$_s")" = yes ] || fail "ticket lost across SIGHUP"
+	start_server
+}

@@ -111,6 +111,34 @@ test_mismatched_pair_refused(void)
 	buf_free(&err);
 }
 
+static void
+test_ticket_keys_rotate_and_overlap(void)
+{
+	unsigned char		secret[TLS_TICKET_SECRET_LEN];
+	struct tls_ticket_keys	a, b, a2, got;
+	SSL_CTX			*ctx;
+	time_t			 t0 = 1000 * 3600 + 10;
+
+	CHECK_INT(0, tls_ticket_secret_new(secret));
+	CHECK_INT(0, tls_ticket_keys_for(secret, 1000, &a));
+	CHECK_INT(0, tls_ticket_keys_for(secret, 1001, &b));
+	CHECK_INT(0, tls_ticket_keys_for(secret, 1000, &a2));
+	/* The same period gives the same keys in every process. */
+	CHECK(memcmp(&a, &a2, sizeof(a)) == 0);
+	CHECK(memcmp(a.name, b.name, 16) != 0);
+	CHECK(memcmp(a.aes, b.aes, 32) != 0);
+	ctx = SSL_CTX_new(TLS_server_method());
+	tls_ctx_set_ticket_secret(ctx, secret, 3600);
+	CHECK_INT(1, tls_ticket_lookup(a.name, t0, &got));
+	CHECK(memcmp(got.aes, a.aes, 32) == 0);
+	/* One period later it still resumes, and is renewed. */
+	CHECK_INT(2, tls_ticket_lookup(a.name, t0 + 3600, &got));
+	/* Two periods later it is gone. */
+	CHECK_INT(0, tls_ticket_lookup(a.name, t0 + 7200, &got));
+	CHECK_INT(1, tls_ticket_lookup(b.name, t0 + 3600, &got));
+	SSL_CTX_free(ctx);
+}
+
 int
 main(void)
 {
@@ -127,6 +155,7 @@ main(void)
 	RUN(test_readable_key_refused);
 	RUN(test_half_pair_refused);
 	RUN(test_mismatched_pair_refused);
+	RUN(test_ticket_keys_rotate_and_overlap);
 	rc = CHECK_SUMMARY();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
