@@ -41,7 +41,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: capsuled [-fnv] [-c FILE] [-H HOSTNAME] [-g ADDR:PORT] [-G ADDR:PORT]\n"
 "                [-d CERTDIR] [-w WORKERS] [DIR]\n"
-"       capsuled render FILE.md\n"
+"       capsuled render [--gopher] FILE.md\n"
 "       capsuled check [CAPSULE]\n"
 "       capsuled -h | -V\n"
 "\n"

@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -318,6 +320,26 @@ server_gen_listeners(struct generation *g, struct generation *old,
 	return 0;
 }
 
+/* A key the config accepts but this server cannot honour stops start-up. */
+static int
+server_check_supported(const struct config *cfg, struct buf *err)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->ngemini + cfg->ngopher; i++) {
+		const struct config_listen	*l = i < cfg->ngemini ?
+		    &cfg->gemini[i] : &cfg->gopher[i - cfg->ngemini];
+
+		if (l->proxy_protocol) {
+			buf_printf(err, "%s: proxy_protocol is not supported "
+			    "by this version of capsuled: remove it from the "
+			    "listener", cfg->file ? cfg->file : "config");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static struct generation *
 server_gen_new(const struct server *s, struct buf *err)
 {
@@ -331,6 +353,8 @@ server_gen_new(const struct server *s, struct buf *err)
 	g->capsule.rootfd = -1;
 	if (s->opts->load(&g->cfg, err, s->opts->load_arg) == -1 ||
 	    log_configure(&g->cfg, s->opts->foreground, err) == -1)
+		goto fail;
+	if (server_check_supported(&g->cfg, err) == -1)
 		goto fail;
 	g->nworkers = g->cfg.workers > 0 ? g->cfg.workers :
 	    server_online_cpus();
@@ -369,6 +393,41 @@ server_log_ready(const struct generation *g, const char *verb)
 	    g->cfg.vhosts[0].root, g->nworkers);
 }
 
+/*
+ * Started as root, a worker gives it up before it touches a client: into
+ * the chroot (the capsule stays reachable through its open descriptor),
+ * then to the configured user, and checks that root cannot come back.
+ * Any failure ends the worker: serving as root by accident is worse.
+ */
+static void
+server_drop_privileges(const struct config *cfg)
+{
+	struct passwd	*pw = NULL;
+
+	if (geteuid() != 0) {
+		if (cfg->chroot != NULL)
+			fatalx("chroot %s needs capsuled to start as root",
+			    cfg->chroot);
+		return;
+	}
+	if (cfg->user == NULL) {
+		log_warnx("running as root: set user in the config");
+		return;
+	}
+	if ((pw = getpwnam(cfg->user)) == NULL)
+		fatalx("user %s does not exist: create it, or change user",
+		    cfg->user);
+	if (cfg->chroot != NULL &&
+	    (chroot(cfg->chroot) == -1 || chdir("/") == -1))
+		fatal("chroot %s", cfg->chroot);
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop to user %s", cfg->user);
+	if (setuid(0) != -1)
+		fatalx("root privileges could be regained after dropping them");
+}
+
 static void
 server_worker_child(struct generation *g, int slot)
 {
@@ -378,10 +437,13 @@ server_worker_child(struct generation *g, int slot)
 	char			role[32];
 	int			rc;
 
+	/* Reload is the parent's business: a hang-up must not end a worker. */
+	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	snprintf(role, sizeof(role), "worker %d", slot);
 	log_set_role(role);
+	server_drop_privileges(&g->cfg);
 	memset(&ws, 0, sizeof(ws));
 	ws.slot = slot;
 	ws.ssl_ctx = g->ssl_ctx;

@@ -225,3 +225,40 @@ test_session_resumes_after_reload() {
 	[ "$(resumed "$_s")" = yes ] || fail "ticket lost across SIGHUP"
 	start_server
 }
+
+test_worker_survives_sighup_sent_to_it() {
+	_w=$(pgrep -P "$SERVER_PID" | head -n 1)
+	kill -HUP "$_w"
+	kill -0 "$_w" 2>/dev/null || fail "a worker died of SIGHUP"
+	grep -q "killed by signal 1" "$SERVER_DIR/log" && fail "death logged"
+	return 0
+}
+
+test_workers_drop_to_user_and_chroot() {
+	[ "$(id -u)" = 0 ] || return 0
+	_u=$(id -u nobody) || { fail "no user nobody"; return; }
+	start_server "user: nobody
+chroot: $SERVER_DIR/capsule"
+	# start_server made a fresh directory: point chroot at its capsule.
+	stop_server
+	sed -i "s|^chroot: .*|chroot: $SERVER_DIR/capsule|" "$SERVER_DIR/capsuled.yaml"
+	chmod 755 "$SERVER_DIR"
+	: >"$SERVER_DIR/log"
+	"$CAPSULED" -f -c "$SERVER_DIR/capsuled.yaml" >"$SERVER_DIR/log" 2>&1 &
+	SERVER_PID=$!
+	wait_log "ready:" 15 || { fail "did not start"; return; }
+	read_ports
+	for _w in $(pgrep -P "$SERVER_PID"); do
+		_uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$_w/status")
+		[ "$_uid" = "$_u$_u$_u$_u" ] || fail "worker $_w uids $_uid"
+		[ "$(readlink "/proc/$_w/root")" = "$SERVER_DIR/capsule" ] ||
+		    fail "worker $_w root $(readlink "/proc/$_w/root")"
+	done
+	# The parent keeps root, for reloads.
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$SERVER_PID/status")" = 0 ] ||
+	    fail "parent dropped root"
+	_b=$(gem_body /blog/my-journey-into-data-engineering.gmi | sed -n 1p)
+	[ "$_b" = "# My Journey into Data Engineering" ] ||
+	    fail "chrooted worker does not serve posts: $_b"
+	start_server
+}
