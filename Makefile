@@ -117,3 +117,41 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+
+# Installation.  With PREFIX=/usr (a distribution package) the config goes
+# to /etc; with any other prefix it stays under the prefix, as the FHS asks
+# of /usr/local.  The unit and the man pages get the real paths.
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+INSTALL		?= install
+SUBST		 = sed -i -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		   -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: install uninstall
+
+install: $(BUILD)/capsuled
+	$(INSTALL) -D -m 0755 $(BUILD)/capsuled $(DESTDIR)$(SBINDIR)/capsuled
+	$(INSTALL) -D -m 0644 man/capsuled.8 $(DESTDIR)$(MANDIR)/man8/capsuled.8
+	$(INSTALL) -D -m 0644 man/capsuled.yaml.5 \
+	    $(DESTDIR)$(MANDIR)/man5/capsuled.yaml.5
+	$(INSTALL) -D -m 0644 capsuled.yaml \
+	    $(DESTDIR)$(SYSCONFDIR)/capsuled/capsuled.yaml.example
+	$(INSTALL) -D -m 0644 contrib/capsuled.service \
+	    $(DESTDIR)$(UNITDIR)/capsuled.service
+	$(INSTALL) -D -m 0644 contrib/capsuled.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf
+	$(SUBST) $(DESTDIR)$(MANDIR)/man8/capsuled.8 \
+	    $(DESTDIR)$(MANDIR)/man5/capsuled.yaml.5 \
+	    $(DESTDIR)$(UNITDIR)/capsuled.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/capsuled \
+	    $(DESTDIR)$(MANDIR)/man8/capsuled.8 \
+	    $(DESTDIR)$(MANDIR)/man5/capsuled.yaml.5 \
+	    $(DESTDIR)$(SYSCONFDIR)/capsuled/capsuled.yaml.example \
+	    $(DESTDIR)$(UNITDIR)/capsuled.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf
