@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* A borrowed view of n bytes at p.  Never freed, never NUL-terminated. */
 struct span {
@@ -51,11 +52,39 @@ void		buf_free(struct buf *b);
 /* Forget the contents but keep the memory for reuse. */
 void		buf_reset(struct buf *b);
 
+/* Append n bytes, growing as needed: buf_append without its fast path. */
+int		buf_append_slow(struct buf *b, const void *p, size_t n);
+
+/*
+ * Renderers append a few bytes at a time, so the common case of the two
+ * appends below (it fits in what is allocated and under max) is inline;
+ * growth and the ceiling go through buf_append_slow.  Only inline
+ * declarations here: buf.c holds the one external definition of each.
+ */
+
 /* Append n bytes; 0 on success, -1 when over max or out of memory. */
-int		buf_append(struct buf *b, const void *p, size_t n);
+inline int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n != 0 && b->cap > b->len && n < b->cap - b->len &&
+	    b->len + n <= b->max) {
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	return buf_append_slow(b, p, n);
+}
 
 /* Append one byte; 0 or -1 as buf_append. */
-int		buf_putc(struct buf *b, char c);
+inline int
+buf_putc(struct buf *b, char c)
+{
+	if (b->len + 1 < b->cap && b->len < b->max) {
+		b->p[b->len++] = c;
+		return 0;
+	}
+	return buf_append_slow(b, &c, 1);
+}
 
 /* Append a C string (constants and our own text, never wire bytes). */
 int		buf_puts(struct buf *b, const char *s);

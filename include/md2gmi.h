@@ -44,6 +44,7 @@ struct md2gmi_opts {
 	void			*arg;
 	struct span		 src;		/* whole .md file, for lines */
 	size_t			 max_out;	/* output ceiling in bytes */
+	unsigned long		 budget_ms;	/* time allowed, 0: no limit */
 };
 
 /* What the conversion learnt besides the gemtext. */
@@ -51,6 +52,7 @@ struct md2gmi_info {
 	char	*first_h1;	/* text of the first H1, owned, or NULL */
 	bool	 dropped_h1;	/* that H1 opened the body and was left out */
 	size_t	 nlinks;	/* link lines written */
+	bool	 timed_out;	/* the render failed for want of time */
 };
 
 /*
@@ -59,7 +61,11 @@ struct md2gmi_info {
  * H1 when there is no title) is left out for the caller's header.  Links
  * to missing capsule files are left out and reported in diags.  Returns
  * 0, or -1 when a limit was crossed or memory ran out (out then holds a
- * partial result the caller must not serve).
+ * partial result the caller must not serve).  With opts->budget_ms set,
+ * the clock is read every few thousand md4c callbacks and the conversion
+ * gives up once the budget is spent: -1 with info->timed_out set, the
+ * only field of info that is then kept.  Time md4c spends between two
+ * callbacks cannot be cut short.
  */
 int	md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	    struct buf *out, struct md2gmi_info *info, struct fm_diags *diags);

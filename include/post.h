@@ -30,6 +30,7 @@ struct post_input {
 	const char		*name;		/* file name, for the title */
 	md2gmi_exists_fn	 exists;	/* NULL: everything exists */
 	void			*arg;
+	unsigned long		 budget_ms;	/* render time, 0: no limit */
 };
 
 /* A rendered post; zero-initialise, release with post_free. */

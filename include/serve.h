@@ -14,6 +14,13 @@
 #include "capsule.h"
 #include "gemini.h"
 
+/*
+ * The longest a worker spends rendering one post before giving up with a
+ * 40 (remembered until the file changes): its other clients wait
+ * meanwhile.  A 4 MiB post of ordinary prose takes a small part of it.
+ */
+#define SERVE_RENDER_BUDGET_MS	250
+
 /* Largest generated response body held in memory. */
 #define SERVE_BODY_MAX		(16 * 1024 * 1024)
 

@@ -112,7 +112,7 @@ buf_reserve(struct buf *b, size_t n)
 }
 
 int
-buf_append(struct buf *b, const void *p, size_t n)
+buf_append_slow(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -123,11 +123,9 @@ buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int
-buf_putc(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
-}
+/* The out-of-line copies of the inline appends in buf.h. */
+extern inline int	buf_append(struct buf *, const void *, size_t);
+extern inline int	buf_putc(struct buf *, char);
 
 int
 buf_puts(struct buf *b, const char *s)

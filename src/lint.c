@@ -52,6 +52,7 @@ lint_post(void *arg, const char *url, int fd, const struct stat *st)
 	}
 	memset(&p, 0, sizeof(p));
 	name = strrchr(label, '/') ? strrchr(label, '/') + 1 : label;
+	memset(&in, 0, sizeof(in));
 	in.src = buf_span(&src);
 	in.url = url;
 	in.name = name;

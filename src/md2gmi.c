@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <md4c.h>
 
@@ -29,6 +30,7 @@ enum md2gmi_inl {
 };
 
 #define MD2GMI_MAX_NEST		64	/* deeper levels share the last slot */
+#define MD2GMI_CLOCK_EVERY	4096	/* callbacks between clock readings */
 #define MD2GMI_MAX_LINE_DIAGS	32	/* line look-ups for diagnostics */
 
 /* Link placeholders in collected text; controls never reach it raw. */
@@ -37,6 +39,7 @@ enum md2gmi_inl {
 
 struct md2gmi_list {
 	bool		 ordered;
+	bool		 task;		/* the open item has a task box */
 	unsigned	 num;
 	char		 prefix[48];
 };
@@ -50,6 +53,7 @@ struct md2gmi_link {
 struct md2gmi_cell {
 	size_t		 off;
 	size_t		 len;
+	size_t		 cols;		/* display width */
 };
 
 struct md2gmi_table {
@@ -113,7 +117,84 @@ struct md2gmi {
 	char			 code_alt[128];
 	int			 h_level;
 	bool			 err;
+	bool			 timed_out;
+	unsigned		 ticks;		/* callbacks since a look */
+	struct timespec		 deadline;	/* with opts->budget_ms */
 };
+
+/*
+ * Byte classes, so that text is scanned with one table load per byte and
+ * clean runs are copied whole.  Our link markers are controls too but get
+ * their own class: text we collected may hold them, the author's may not.
+ */
+#define BC_CTL		0x01	/* C0 control (not a marker) or DEL */
+#define BC_MARK		0x02	/* MARK_OPEN, MARK_CLOSE */
+#define BC_SPACE	0x04	/* ' ' */
+#define BC_WS		0x08	/* TAB, LF, CR: become spaces */
+#define BC_CODE		0x10	/* a control code blocks do not keep */
+
+static const unsigned char md_bclass[256] = {
+	[0x00] = BC_CTL | BC_CODE, [0x01] = BC_MARK | BC_CODE,
+	[0x02] = BC_MARK | BC_CODE, [0x03] = BC_CTL | BC_CODE,
+	[0x04] = BC_CTL | BC_CODE, [0x05] = BC_CTL | BC_CODE,
+	[0x06] = BC_CTL | BC_CODE, [0x07] = BC_CTL | BC_CODE,
+	[0x08] = BC_CTL | BC_CODE, ['\t'] = BC_CTL | BC_WS,
+	['\n'] = BC_CTL | BC_WS, [0x0b] = BC_CTL | BC_CODE,
+	[0x0c] = BC_CTL | BC_CODE, ['\r'] = BC_CTL | BC_WS | BC_CODE,
+	[0x0e] = BC_CTL | BC_CODE, [0x0f] = BC_CTL | BC_CODE,
+	[0x10] = BC_CTL | BC_CODE, [0x11] = BC_CTL | BC_CODE,
+	[0x12] = BC_CTL | BC_CODE, [0x13] = BC_CTL | BC_CODE,
+	[0x14] = BC_CTL | BC_CODE, [0x15] = BC_CTL | BC_CODE,
+	[0x16] = BC_CTL | BC_CODE, [0x17] = BC_CTL | BC_CODE,
+	[0x18] = BC_CTL | BC_CODE, [0x19] = BC_CTL | BC_CODE,
+	[0x1a] = BC_CTL | BC_CODE, [0x1b] = BC_CTL | BC_CODE,
+	[0x1c] = BC_CTL | BC_CODE, [0x1d] = BC_CTL | BC_CODE,
+	[0x1e] = BC_CTL | BC_CODE, [0x1f] = BC_CTL | BC_CODE,
+	[' '] = BC_SPACE, [0x7f] = BC_CTL | BC_CODE
+};
+
+#define SWAR_ONES	0x0101010101010101ULL
+#define SWAR_HIGH	0x8080808080808080ULL
+
+/* Do the eight bytes at p hold one below 0x20 or equal to 0x7f? */
+static bool
+md_word_has_ctl(const char *p)
+{
+	uint64_t	w;
+
+	memcpy(&w, p, 8);
+	return (((w - 0x20 * SWAR_ONES) | ((w ^ 0x7f * SWAR_ONES) -
+	    SWAR_ONES)) & ~w & SWAR_HIGH) != 0;
+}
+
+/*
+ * Length of the prefix of p with no byte in the classes of mask.  Prose
+ * rarely holds a control, so words are tested first; only a word that
+ * has one (or, with BC_SPACE, any word) is looked at byte by byte.
+ */
+static size_t
+md_span_clean(const char *p, size_t n, unsigned mask)
+{
+	size_t	i = 0, end;
+
+	/* Text is mostly short: its last word, read first, often settles it. */
+	if (!(mask & BC_SPACE) && n >= 8 && !md_word_has_ctl(p + n - 8)) {
+		while (i < n - 8 && !md_word_has_ctl(p + i))
+			i += 8;
+		if (i >= n - 8)
+			return n;
+	}
+	for (;;) {
+		while (!(mask & BC_SPACE) && i + 8 <= n &&
+		    !md_word_has_ctl(p + i))
+			i += 8;
+		end = n - i > 8 ? i + 8 : n;
+		while (i < end && !(md_bclass[(unsigned char)p[i]] & mask))
+			i++;
+		if (i < end || i == n)
+			return i;
+	}
+}
 
 /* UTF-8. */
 
@@ -216,6 +297,7 @@ u8_width(uint32_t c)
 	return 1;
 }
 
+/* Display columns of a string; ASCII counts one a byte, undecoded. */
 static size_t
 u8_columns(struct span s)
 {
@@ -223,6 +305,11 @@ u8_columns(struct span s)
 	uint32_t	c;
 
 	while (i < s.n) {
+		if ((unsigned char)s.p[i] < 0x80) {
+			w++;
+			i++;
+			continue;
+		}
 		k = u8_decode((const unsigned char *)s.p + i, s.n - i, &c);
 		w += (size_t)u8_width(c);
 		i += k;
@@ -578,6 +665,33 @@ done:
 }
 
 /*
+ * url_escape_uri for a link with a scheme: most are plain ASCII that it
+ * would copy unchanged, byte by byte, so those are copied whole.  The
+ * bytes passed over are the ones it escapes (RFC 3986 never allows them)
+ * and '%', which it keeps or escapes depending on what follows.
+ */
+static int
+md_escape_uri(struct span s, struct buf *out)
+{
+	size_t		i;
+	unsigned char	c;
+
+	for (i = 0; i < s.n; i++) {
+		c = (unsigned char)s.p[i];
+		if (c <= 0x20 || c >= 0x7f)
+			return url_escape_uri(s, out);
+		switch (c) {
+		case '"': case '<': case '>': case '\\': case '^': case '`':
+		case '{': case '|': case '}': case '%':
+			return url_escape_uri(s, out);
+		default:
+			break;
+		}
+	}
+	return buf_append(out, s.p, s.n);
+}
+
+/*
  * The URL a link line should carry (R23, R27), appended to out: 1 kept,
  * 0 dropped (fragment-only, forbidden scheme, missing file), -1 on error.
  */
@@ -600,10 +714,10 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 	if ((scheme = url_scheme(href)).n > 0) {
 		if (md_bad_scheme(scheme))
 			return 0;
-		return url_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
+		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	}
 	if (span_starts_with(href, "//"))
-		return url_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
+		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	if ((rc = md_rewrite_relative(ctx, href, &ctx->tmp)) == 0)
 		fm_diag_add(ctx->diags, md_line_of(ctx, href), "%s to a "
 		    "missing file: %.*s", image ? "image" : "link",
@@ -752,21 +866,23 @@ md_note_text(struct md2gmi *ctx, struct span s)
 static int
 md_put_clean(struct buf *b, struct span s, unsigned fl)
 {
-	size_t	i, start = 0;
-	bool	collapse = (fl & PC_COLLAPSE) != 0;
+	size_t		i = 0, run;
+	unsigned	mask = BC_CTL;
+	bool		collapse = (fl & PC_COLLAPSE) != 0;
+	unsigned char	c;
 
-	for (i = 0; i < s.n; i++) {
-		unsigned char	c = (unsigned char)s.p[i];
-		bool		ws = c == '\t' || c == '\n' || c == '\r' ||
-				    (collapse && c == ' ');
-
-		if ((c >= 0x20 && c != 0x7f && !ws) || ((fl & PC_MARKS) &&
-		    (c == MARK_OPEN || c == MARK_CLOSE)))
-			continue;
-		if (buf_append(b, s.p + start, i - start) == -1)
+	if (collapse)
+		mask |= BC_SPACE;
+	if (!(fl & PC_MARKS))
+		mask |= BC_MARK;
+	for (;;) {
+		run = md_span_clean(s.p + i, s.n - i, mask);
+		if (buf_append(b, s.p + i, run) == -1)
 			return -1;
-		start = i + 1;
-		if (ws) {
+		if ((i += run) == s.n)
+			return 0;
+		c = (unsigned char)s.p[i++];
+		if (c == ' ' || (md_bclass[c] & BC_WS)) {
 			if (collapse && (b->len == 0 ||
 			    b->p[b->len - 1] == ' ' ||
 			    b->p[b->len - 1] == '\n'))
@@ -776,7 +892,18 @@ md_put_clean(struct buf *b, struct span s, unsigned fl)
 		} else if (u8_put(b, 0xfffd) == -1)
 			return -1;
 	}
-	return buf_append(b, s.p + start, s.n - start);
+}
+
+/*
+ * Append text we collected ourselves: already clean, so it is copied
+ * whole unless it holds a hard break, which is then a space as before.
+ */
+static int
+md_put_collected(struct buf *b, struct span s)
+{
+	if (s.n > 0 && memchr(s.p, '\n', s.n) != NULL)
+		return md_put_clean(b, s, PC_MARKS);
+	return buf_append(b, s.p, s.n);
 }
 
 /* Pay an owed soft-break space, unless CJK text meets CJK text. */
@@ -805,6 +932,7 @@ static int
 md_sink(struct md2gmi *ctx, struct span s, unsigned flags)
 {
 	bool	collapse = (flags & SK_COLLAPSE) != 0;
+	size_t	start;
 
 	if (ctx->html_skip > 0 || s.n == 0)
 		return 0;
@@ -817,11 +945,16 @@ md_sink(struct md2gmi *ctx, struct span s, unsigned flags)
 		return -1;
 	if (!(flags & SK_OURS))
 		md_note_text(ctx, s);
+	start = ctx->line.len;
 	if (md_put_clean(&ctx->line, s, collapse ? PC_COLLAPSE : 0) == -1)
 		return -1;
-	if (ctx->link_nest > 0 && !(flags & SK_NOLABEL))
-		return md_put_clean(&ctx->label, s, collapse ? PC_COLLAPSE : 0);
-	return 0;
+	if (ctx->link_nest == 0 || (flags & SK_NOLABEL))
+		return 0;
+	/* Uncollapsed, the cleaning does not depend on what came before. */
+	if (collapse)
+		return md_put_clean(&ctx->label, s, PC_COLLAPSE);
+	return buf_append(&ctx->label, ctx->line.p + start,
+	    ctx->line.len - start);
 }
 
 static int
@@ -846,15 +979,42 @@ md_break(struct md2gmi *ctx)
 	return 0;
 }
 
+/*
+ * Decimal digits of v into the end of a buffer of size MD_NUM_MAX; returns
+ * where they start.  Numbers are written per link and per list item, too
+ * often for the printf family.
+ */
+#define MD_NUM_MAX	24
+
+static char *
+md_num(char *end, unsigned long long v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+/* Append pre, the number v and post. */
+static int
+md_put_num(struct buf *b, char pre, unsigned long long v, char post)
+{
+	char	 d[MD_NUM_MAX + 1], *p;
+
+	d[MD_NUM_MAX] = post;
+	p = md_num(d + MD_NUM_MAX, v);
+	*--p = pre;
+	return buf_append(b, p, (size_t)(d + MD_NUM_MAX + 1 - p));
+}
+
 static int
 md_marker(struct md2gmi *ctx, long idx)
 {
-	char	m[32];
-
 	if (idx < 0 || ctx->inl == INL_NONE || ctx->img_depth > 0)
 		return 0;
-	snprintf(m, sizeof(m), "%c%ld%c", MARK_OPEN, idx, MARK_CLOSE);
-	return buf_puts(&ctx->line, m);
+	return md_put_num(&ctx->line, MARK_OPEN, (unsigned long long)idx,
+	    MARK_CLOSE);
 }
 
 static int
@@ -1034,9 +1194,9 @@ md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
 	}
 	if (buf_puts(b, prefix) == -1)
 		return -1;
-	if (escape && md_text_line(b, text, PC_MARKS) == -1)
+	if (escape && md_needs_escape(text) && buf_putc(b, ' ') == -1)
 		return -1;
-	if (!escape && md_put_clean(b, text, PC_MARKS) == -1)
+	if (md_put_collected(b, text) == -1)
 		return -1;
 	return buf_putc(b, '\n');
 }
@@ -1052,9 +1212,23 @@ md_is_label(char c)
 static void
 md_footnote_refs(struct buf *l)
 {
-	size_t	i, j, o = 0;
+	const char	*hit;
+	size_t		 i, j, o;
 
-	for (i = 0; i < l->len; i++) {
+	/*
+	 * Most lines have none; start rewriting at the first candidate.
+	 * memchr, because glibc's memmem is slow for two-byte needles.
+	 */
+	for (i = 0; i + 1 < l->len; i = (size_t)(hit - l->p) + 1) {
+		if ((hit = memchr(l->p + i, '[', l->len - i - 1)) == NULL)
+			return;
+		if (hit[1] == '^')
+			break;
+	}
+	if (i + 1 >= l->len)
+		return;
+	o = (size_t)(hit - l->p);
+	for (i = o; i < l->len; i++) {
 		if (l->p[i] == '[' && i + 2 < l->len && l->p[i + 1] == '^') {
 			for (j = i + 2; j < l->len && md_is_label(l->p[j]);
 			    j++)
@@ -1074,14 +1248,16 @@ md_footnote_refs(struct buf *l)
 static int
 md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
 {
-	struct span	all, seg;
-	size_t		i, start = 0;
+	struct span	 all, seg;
+	const char	*nl;
+	size_t		 i, start = 0;
 
 	md_footnote_refs(&ctx->line);
 	all = buf_span(&ctx->line);
-	for (i = 0; i <= all.n; i++) {
-		if (i < all.n && all.p[i] != '\n')
-			continue;
+	while (start <= all.n) {
+		nl = all.n > start ? memchr(all.p + start, '\n',
+		    all.n - start) : NULL;
+		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
 		seg = md_trim(span_make(all.p + start, i - start));
 		start = i + 1;
 		if (seg.n > 0 && md_put_line(ctx, prefix, seg, escape) == -1)
@@ -1096,12 +1272,13 @@ md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
 static int
 md_expand(struct md2gmi *ctx, struct span s, struct buf *dst)
 {
-	size_t	i, start = 0, j;
-	long	idx;
+	const char	*m;
+	size_t		 i, start = 0, j;
+	long		 idx;
 
-	for (i = 0; i < s.n; i++) {
-		if (s.p[i] != MARK_OPEN)
-			continue;
+	while (start < s.n && (m = memchr(s.p + start, MARK_OPEN,
+	    s.n - start)) != NULL) {
+		i = (size_t)(m - s.p);
 		if (buf_append(dst, s.p + start, i - start) == -1)
 			return -1;
 		idx = 0;
@@ -1109,10 +1286,9 @@ md_expand(struct md2gmi *ctx, struct span s, struct buf *dst)
 			if (idx < 1000000)
 				idx = idx * 10 + (s.p[j] - '0');
 		if (idx >= 0 && (size_t)idx < ctx->nlinks &&
-		    ctx->links[idx].numbered &&
-		    buf_printf(dst, "[%ld]", idx + 1) == -1)
+		    ctx->links[idx].numbered && md_put_num(dst, '[',
+		    (unsigned long long)idx + 1, ']') == -1)
 			return -1;
-		i = j;
 		start = j + 1;
 	}
 	if (start < s.n)
@@ -1155,9 +1331,11 @@ md_block_end(struct md2gmi *ctx)
 		return -1;
 	for (i = 0; i < ctx->nlinks; i++) {
 		l = &ctx->links[i];
-		if (buf_printf(dst, "=> %s", l->url) == -1 ||
-		    (l->numbered && buf_printf(dst, " [%zu]", i + 1) == -1) ||
-		    (l->label && buf_printf(dst, " %s", l->label) == -1) ||
+		if (buf_puts(dst, "=> ") == -1 || buf_puts(dst, l->url) == -1 ||
+		    (l->numbered && (buf_putc(dst, ' ') == -1 ||
+		    md_put_num(dst, '[', i + 1, ']') == -1)) ||
+		    (l->label && (buf_putc(dst, ' ') == -1 ||
+		    buf_puts(dst, l->label) == -1)) ||
 		    buf_putc(dst, '\n') == -1)
 			return -1;
 	}
@@ -1432,7 +1610,7 @@ md_li_flush(struct md2gmi *ctx)
 
 	md_footnote_refs(&ctx->line);
 	t = md_trim(buf_span(&ctx->line));
-	if (t.n > 0 || (!ctx->li_done && strchr(l->prefix, '[') != NULL)) {
+	if (t.n > 0 || (!ctx->li_done && l->task)) {
 		/* One line per item: hard breaks were already spaces. */
 		if (md_put_line(ctx, l->prefix, t, false) == -1)
 			return -1;
@@ -1464,6 +1642,7 @@ md_enter_list(struct md2gmi *ctx, bool ordered, unsigned start)
 	l = md_cur_list(ctx);
 	l->ordered = ordered;
 	l->num = start;
+	l->task = false;
 	l->prefix[0] = '\0';
 	ctx->inl = INL_NONE;
 	return 0;
@@ -1480,27 +1659,45 @@ md_leave_list(struct md2gmi *ctx)
 	md_restore_inl(ctx);
 }
 
+/*
+ * Append the C string s to the item prefix p, which has room for every
+ * combination md_enter_li makes (at most 2 + 4 + 12 + 4 bytes).
+ */
+static char *
+md_prefix_cat(char *p, const char *s)
+{
+	while (*s != '\0')
+		*p++ = *s++;
+	return p;
+}
+
 /* R10/R11/R16: "* ", "* ◦ ", "* ▪ ", "N. ", "> • " and task boxes. */
 static void
 md_enter_li(struct md2gmi *ctx, const MD_BLOCK_LI_DETAIL *d)
 {
 	struct md2gmi_list	*l = md_cur_list(ctx);
-	const char		*mark, *quote = ctx->qdepth > 0 ? "> " : "";
-	char			 task[8] = "";
+	const char		*mark;
+	char			*p = l->prefix, num[MD_NUM_MAX + 1];
 
 	mark = ctx->ldepth <= 1 ? "" : ctx->ldepth == 2 ? "\u25e6 " :
 	    "\u25aa ";
+	if (l->ordered) {
+		num[MD_NUM_MAX] = '\0';
+		p = md_prefix_cat(p, ctx->qdepth > 0 ? "> " : "");
+		p = md_prefix_cat(p, mark);
+		p = md_prefix_cat(p, md_num(num + MD_NUM_MAX, l->num++));
+		p = md_prefix_cat(p, ". ");
+	} else if (ctx->qdepth > 0) {
+		p = md_prefix_cat(p, "> ");
+		p = md_prefix_cat(p, ctx->ldepth <= 1 ? "\u2022 " : mark);
+	} else {
+		p = md_prefix_cat(p, "* ");
+		p = md_prefix_cat(p, mark);
+	}
+	l->task = d->is_task;
 	if (d->is_task)
-		snprintf(task, sizeof(task), "[%c] ",
-		    d->task_mark == ' ' ? ' ' : 'x');
-	if (l->ordered)
-		snprintf(l->prefix, sizeof(l->prefix), "%s%s%u. %s", quote,
-		    mark, l->num++, task);
-	else if (ctx->qdepth > 0)
-		snprintf(l->prefix, sizeof(l->prefix), "> %s%s",
-		    ctx->ldepth <= 1 ? "\u2022 " : mark, task);
-	else
-		snprintf(l->prefix, sizeof(l->prefix), "* %s%s", mark, task);
+		p = md_prefix_cat(p, d->task_mark == ' ' ? "[ ] " : "[x] ");
+	*p = '\0';
 	ctx->li_done = false;
 	ctx->inl = INL_LI;
 	buf_reset(&ctx->line);
@@ -1679,17 +1876,20 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 static int
 md_leave_code(struct md2gmi *ctx)
 {
-	struct span	all = buf_span(&ctx->code), ln;
-	size_t		i, start = 0;
+	struct span	 all = buf_span(&ctx->code), ln;
+	const char	*nl;
+	size_t		 i, start = 0;
 	struct buf	*b = &ctx->blk;
 
 	if (all.n > 0 && all.p[all.n - 1] == '\n')
 		all.n--;
-	if (buf_printf(b, "```%s\n", ctx->code_alt) == -1)
+	if (buf_puts(b, "```") == -1 || buf_puts(b, ctx->code_alt) == -1 ||
+	    buf_putc(b, '\n') == -1)
 		return -1;
-	for (i = 0; i <= all.n && all.n > 0; i++) {
-		if (i < all.n && all.p[i] != '\n')
-			continue;
+	while (all.n > 0 && start <= all.n) {
+		nl = all.n > start ? memchr(all.p + start, '\n',
+		    all.n - start) : NULL;
+		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
 		ln = span_make(all.p + start, i - start);
 		start = i + 1;
 		/* A toggle inside the block would close it early. */
@@ -1711,19 +1911,18 @@ md_leave_code(struct md2gmi *ctx)
 static int
 md_code_text(struct md2gmi *ctx, struct span s)
 {
-	size_t	i, start = 0;
+	size_t	i = 0, run;
 
-	for (i = 0; i < s.n; i++) {
-		unsigned char	c = (unsigned char)s.p[i];
-
-		if ((c >= 0x20 && c != 0x7f) || c == '\t' || c == '\n')
-			continue;
-		if (buf_append(&ctx->code, s.p + start, i - start) == -1 ||
-		    u8_put(&ctx->code, 0xfffd) == -1)
+	for (;;) {
+		run = md_span_clean(s.p + i, s.n - i, BC_CODE);
+		if (buf_append(&ctx->code, s.p + i, run) == -1)
 			return -1;
-		start = i + 1;
+		if ((i += run) == s.n)
+			return 0;
+		if (u8_put(&ctx->code, 0xfffd) == -1)
+			return -1;
+		i++;
 	}
-	return buf_append(&ctx->code, s.p + start, s.n - start);
 }
 
 static void
@@ -1857,28 +2056,40 @@ md_cell(const struct md2gmi_table *t, const struct buf *text, unsigned r,
 	return span_make(text->p + cl->off, cl->len);
 }
 
+/* Append n copies of byte c. */
+static int
+md_fill(struct buf *b, char c, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (buf_reserve(b, n) == -1)
+		return -1;
+	memset(b->p + b->len, c, n);
+	b->len += n;
+	return 0;
+}
+
 /* One grid row, padded by display width, trailing spaces trimmed. */
 static int
 md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
     const size_t *w)
 {
-	struct md2gmi_table	*t = &ctx->tbl;
-	struct buf		*b = &ctx->tmp;
-	struct span		 s;
-	size_t			 cw, pad, left;
-	unsigned		 c;
+	struct md2gmi_table		*t = &ctx->tbl;
+	struct buf			*b = &ctx->tmp;
+	const struct md2gmi_cell	*cl;
+	size_t				 pad, left;
+	unsigned			 c;
 
 	buf_reset(b);
 	for (c = 0; c < t->ncols; c++) {
-		s = md_cell(t, text, r, c);
-		cw = u8_columns(s);
-		pad = w[c] - cw;
+		cl = &t->cells[(size_t)r * t->ncols + c];
+		pad = w[c] - cl->cols;
 		left = t->align[c] == MD_ALIGN_RIGHT ? pad :
 		    t->align[c] == MD_ALIGN_CENTER ? pad / 2 : 0;
-		if ((c > 0 && buf_puts(b, " | ") == -1) ||
-		    buf_printf(b, "%*s", (int)left, "") == -1 ||
-		    buf_append_span(b, s) == -1 ||
-		    buf_printf(b, "%*s", (int)(pad - left), "") == -1)
+		if ((c > 0 && buf_append(b, " | ", 3) == -1) ||
+		    md_fill(b, ' ', left) == -1 ||
+		    buf_append(b, text->p + cl->off, cl->len) == -1 ||
+		    md_fill(b, ' ', pad - left) == -1)
 			return -1;
 	}
 	while (b->len > 0 && b->p[b->len - 1] == ' ')
@@ -1896,17 +2107,15 @@ md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
 	unsigned		 r, c;
-	size_t			 k;
 
 	if (buf_puts(&ctx->blk, "```table\n") == -1 ||
 	    md_grid_row(ctx, text, 0, w) == -1)
 		return -1;
 	for (c = 0; c < t->ncols; c++) {
-		if (c > 0 && buf_puts(&ctx->blk, "-+-") == -1)
+		if (c > 0 && buf_append(&ctx->blk, "-+-", 3) == -1)
 			return -1;
-		for (k = 0; k < w[c]; k++)
-			if (buf_putc(&ctx->blk, '-') == -1)
-				return -1;
+		if (md_fill(&ctx->blk, '-', w[c]) == -1)
+			return -1;
 	}
 	if (buf_putc(&ctx->blk, '\n') == -1)
 		return -1;
@@ -1968,6 +2177,8 @@ md_leave_table(struct md2gmi *ctx)
 		}
 		t->cells[i].off = off;
 		t->cells[i].len = ex.len - off;
+		t->cells[i].cols = ex.len == off ? 0 :
+		    u8_columns(span_make(ex.p + off, ex.len - off));
 	}
 	if (ex.p == NULL && buf_reserve(&ex, 1) == -1)
 		return -1;
@@ -1981,8 +2192,8 @@ md_leave_table(struct md2gmi *ctx)
 
 			w[i] = 1;
 			for (r = 0; r < t->rows; r++) {
-				size_t	cw = u8_columns(md_cell(t, &ex, r,
-				    (unsigned)i));
+				size_t	cw = t->cells[(size_t)r * t->ncols +
+				    i].cols;
 
 				if (cw > w[i])
 					w[i] = cw;
@@ -2001,13 +2212,64 @@ md_leave_table(struct md2gmi *ctx)
 
 /* md4c callbacks, shaped like md4c-html.c. */
 
+/*
+ * The time budget.  A worker renders while its other clients wait, so a
+ * post that takes too long is abandoned.  The coarse clock is a vDSO
+ * read of a few nanoseconds; reading it every few thousand callbacks
+ * keeps its cost out of sight while bounding the overrun to about that
+ * many callbacks.
+ */
+static void
+md_budget_start(struct md2gmi *ctx)
+{
+	unsigned long	ms = ctx->opts->budget_ms;
+
+	if (ms == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ctx->deadline);
+	ctx->deadline.tv_sec += (time_t)(ms / 1000);
+	ctx->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ctx->deadline.tv_nsec >= 1000000000L) {
+		ctx->deadline.tv_sec++;
+		ctx->deadline.tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+md_budget_spent(struct md2gmi *ctx)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	return now.tv_sec > ctx->deadline.tv_sec ||
+	    (now.tv_sec == ctx->deadline.tv_sec &&
+	    now.tv_nsec >= ctx->deadline.tv_nsec);
+}
+
+/* Every callback starts here: -1 once something failed or time is up. */
+static int
+md_cb_check(struct md2gmi *ctx)
+{
+	if (ctx->err)
+		return -1;
+	if (ctx->opts->budget_ms == 0 ||
+	    ++ctx->ticks < MD2GMI_CLOCK_EVERY)
+		return 0;
+	ctx->ticks = 0;
+	if (!md_budget_spent(ctx))
+		return 0;
+	ctx->timed_out = true;
+	ctx->err = true;
+	return -1;
+}
+
 static int
 md_enter_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct md2gmi	*ctx = ud;
 	int		 rc = 0;
 
-	if (ctx->err)
+	if (md_cb_check(ctx) == -1)
 		return -1;
 	if (type == MD_BLOCK_DOC)
 		return 0;
@@ -2070,7 +2332,7 @@ md_leave_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
 	int		 rc = 0;
 
 	(void)detail;
-	if (ctx->err)
+	if (md_cb_check(ctx) == -1)
 		return -1;
 	if (type == MD_BLOCK_DOC)
 		return 0;
@@ -2124,7 +2386,7 @@ md_enter_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 	struct md2gmi	*ctx = ud;
 	int		 rc = 0;
 
-	if (ctx->err)
+	if (md_cb_check(ctx) == -1)
 		return -1;
 	switch (type) {
 	case MD_SPAN_A:
@@ -2165,7 +2427,7 @@ md_leave_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 	int		 rc = 0;
 
 	(void)detail;
-	if (ctx->err)
+	if (md_cb_check(ctx) == -1)
 		return -1;
 	switch (type) {
 	case MD_SPAN_A:
@@ -2198,7 +2460,7 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 	struct span	 s = span_make(text, size);
 	int		 rc;
 
-	if (ctx->err)
+	if (md_cb_check(ctx) == -1)
 		return -1;
 	if (ctx->in_code_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
@@ -2267,6 +2529,24 @@ md_notes(struct md2gmi *ctx)
 	return buf_append(ctx->out, ctx->notes.p, ctx->notes.len);
 }
 
+/*
+ * Start the buffers every post uses at a typical size rather than grow
+ * them from nothing; the gemtext is about as long as the Markdown.  Only
+ * a hint: a failure here is met again, and reported, at the append.
+ */
+static void
+md_presize(struct md2gmi *ctx, size_t n)
+{
+	struct buf	*out = ctx->out;
+	size_t		 room = out->max - out->len;
+
+	(void)buf_reserve(out, n < room ? n : room);
+	(void)buf_reserve(&ctx->blk, ctx->blk.max < 1024 ? ctx->blk.max :
+	    1024);
+	(void)buf_reserve(&ctx->line, ctx->line.max < 512 ? ctx->line.max :
+	    512);
+}
+
 int
 md2gmi_render(struct span md, const struct md2gmi_opts *opts,
     struct buf *out, struct md2gmi_info *info, struct fm_diags *diags)
@@ -2298,6 +2578,7 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	buf_init(&ctx.code_src, MD2GMI_MAX_HREF + 1);
 	buf_init(&ctx.tbl.text, max);
 	ctx.code_alt[0] = '\0';
+	md_presize(&ctx, md.n);
 
 	memset(&parser, 0, sizeof(parser));
 	parser.abi_version = 0;
@@ -2308,14 +2589,17 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	parser.leave_span = md_leave_span_cb;
 	parser.text = md_text_cb;
 
+	md_budget_start(&ctx);
 	rc = md_parse(md.p, (MD_SIZE)md.n, &parser, &ctx);
 	if (rc == 0 && !ctx.err)
 		rc = md_notes(&ctx);
 	else
 		rc = -1;
 	md_ctx_free(&ctx);
-	if (rc == -1)
+	if (rc == -1) {
 		md2gmi_info_free(info);
+		info->timed_out = ctx.timed_out;
+	}
 	return rc;
 }
 

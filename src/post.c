@@ -22,6 +22,29 @@ static const char *post_image_exts[] = {
 };
 
 /*
+ * Length of the prefix of p that is ASCII without CR: eight bytes at a
+ * time, testing for a high bit or a byte equal to '\r'.
+ */
+static size_t
+post_ascii_run(const char *p, size_t n)
+{
+	const uint64_t	ones = 0x0101010101010101ULL;
+	const uint64_t	high = 0x8080808080808080ULL;
+	uint64_t	w, cr;
+	size_t		i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		cr = w ^ ('\r' * ones);
+		if (((w | ((cr - ones) & ~cr)) & high) != 0)
+			break;
+	}
+	while (i < n && (unsigned char)p[i] < 0x80 && p[i] != '\r')
+		i++;
+	return i;
+}
+
+/*
  * R1: md4c validates nothing, so the body it sees is already clean UTF-8
  * with LF line ends and no BOM.  Line numbers survive: CRLF and a lone CR
  * each become one LF.
@@ -29,7 +52,7 @@ static const char *post_image_exts[] = {
 static int
 post_preflight(struct span src, struct buf *out)
 {
-	size_t		 i = 0, k, len;
+	size_t		 i = 0, k, len, run;
 	unsigned char	 c;
 	uint32_t	 cp;
 
@@ -38,6 +61,13 @@ post_preflight(struct span src, struct buf *out)
 	if (buf_reserve(out, src.n) == -1)
 		return -1;
 	while (i < src.n) {
+		/* Most of a post is ASCII without CR: copy such runs whole. */
+		if ((run = post_ascii_run(src.p + i, src.n - i)) > 0) {
+			if (buf_append(out, src.p + i, run) == -1)
+				return -1;
+			if ((i += run) == src.n)
+				break;
+		}
 		c = (unsigned char)src.p[i];
 		if (c == '\r') {
 			if (buf_putc(out, '\n') == -1)
@@ -270,6 +300,7 @@ post_body(const struct post_input *in, struct post *p, struct span clean,
 	opts.arg = in->arg;
 	opts.src = clean;
 	opts.max_out = out->max;
+	opts.budget_ms = in->budget_ms;
 	return md2gmi_render(body, &opts, out, info, &p->diags);
 }
 
@@ -315,8 +346,8 @@ post_render(const struct post_input *in, struct post *p)
 	    &p->diags) == -1)
 		goto done;
 	if (post_body(in, p, buf_span(&clean), md, &body, &info) == -1) {
-		p->errstr = "cannot convert the body (too large or out of "
-		    "memory)";
+		p->errstr = info.timed_out ? "took too long to render" :
+		    "cannot convert the body (too large or out of memory)";
 		goto done;
 	}
 	if (post_title(in, p, &info) == -1 || post_header(in, p) == -1)

@@ -156,11 +156,13 @@ serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
 		return NULL;
 	}
 	serve_post_name(url, name, sizeof(name));
+	memset(&in, 0, sizeof(in));
 	in.src = buf_span(&src);
 	in.url = url;
 	in.name = name;
 	in.exists = serve_exists;
 	in.arg = (void *)sc;
+	in.budget_ms = SERVE_RENDER_BUDGET_MS;
 	rc = post_render(&in, &p);
 	serve_log_render(sc, url, &p, rc);
 	buf_free(&src);

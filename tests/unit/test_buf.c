@@ -68,6 +68,36 @@ test_allocation_failure_leaves_buffer_intact(void)
 	buf_free(&b);
 }
 
+/* The inline appends stop at max exactly as the out-of-line ones do. */
+static void
+test_fast_path_keeps_the_ceiling(void)
+{
+	struct buf	b;
+	int		i, fails = 0;
+
+	buf_init(&b, 100);
+	CHECK_INT(0, buf_append(&b, NULL, 0));
+	CHECK_INT(0, buf_putc(&b, 'a'));
+	CHECK_INT(64, b.cap);
+	for (i = 1; i < 100; i++)
+		fails += i % 2 ? buf_putc(&b, 'b') != 0 :
+		    buf_append(&b, "c", 1) != 0;
+	CHECK_INT(0, fails);
+	CHECK_INT(100, b.len);
+	CHECK_INT(101, b.cap);
+	CHECK_INT(-1, buf_putc(&b, 'x'));
+	CHECK_INT(-1, buf_append(&b, "x", 1));
+	CHECK_INT(0, buf_append(&b, "x", 0));
+	CHECK_INT(100, b.len);
+	b.len = 98;
+	CHECK_INT(-1, buf_append(&b, "xyz", 3));
+	CHECK_INT(0, buf_append(&b, "xy", 2));
+	CHECK_INT(-1, buf_append_slow(&b, "z", 1));
+	CHECK_MEM("cbxy", b.p + 96, 4);
+	CHECK_STR("xy", buf_cstr(&b) + 98);
+	buf_free(&b);
+}
+
 static void
 test_spans(void)
 {
@@ -88,6 +118,7 @@ main(void)
 	RUN(test_printf_and_take);
 	RUN(test_growth_is_geometric);
 	RUN(test_allocation_failure_leaves_buffer_intact);
+	RUN(test_fast_path_keeps_the_ceiling);
 	RUN(test_spans);
 	return CHECK_SUMMARY();
 }

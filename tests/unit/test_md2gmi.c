@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -264,6 +265,54 @@ test_output_cap(void)
 	fm_diags_free(&diags);
 }
 
+/* Render md with a time budget; the return code, info->timed_out set. */
+static int
+conv_budget(struct span md, unsigned long ms, struct md2gmi_info *info)
+{
+	struct md2gmi_opts	opts;
+	struct fm_diags		diags;
+	struct buf		out;
+	int			rc;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&diags, 0, sizeof(diags));
+	opts.base = "/p.gmi";
+	opts.max_out = 64 << 20;
+	opts.budget_ms = ms;
+	buf_init(&out, opts.max_out);
+	rc = md2gmi_render(md, &opts, &out, info, &diags);
+	buf_free(&out);
+	fm_diags_free(&diags);
+	return rc;
+}
+
+/* A post too slow for its budget fails, and says why; others do not. */
+static void
+test_time_budget(void)
+{
+	struct md2gmi_info	info;
+	struct buf		md;
+
+	buf_init(&md, 8 << 20);
+	while (md.len < (2 << 20))
+		buf_puts(&md, "*a* [b](c.md) `d` <i>e</i> &amp;\n\n");
+	CHECK_INT(-1, conv_budget(buf_span(&md), 1, &info));
+	CHECK(info.timed_out);
+	CHECK(info.first_h1 == NULL);
+	CHECK_INT(0, conv_budget(buf_span(&md), 600000, &info));
+	CHECK(!info.timed_out);
+	md2gmi_info_free(&info);
+	CHECK_INT(0, conv_budget(span_cstr("# T\n\ntext\n"), 1, &info));
+	CHECK(!info.timed_out);
+	CHECK_STR("T", info.first_h1);
+	md2gmi_info_free(&info);
+	/* Other failures are not blamed on the clock. */
+	CHECK_INT(-1, conv_budget(span_make("x", (size_t)UINT32_MAX + 1), 1,
+	    &info));
+	CHECK(!info.timed_out);
+	buf_free(&md);
+}
+
 static void
 test_alloc_failures(void)
 {
@@ -312,6 +361,7 @@ main(void)
 	RUN(test_footnotes);
 	RUN(test_limits);
 	RUN(test_output_cap);
+	RUN(test_time_budget);
 	RUN(test_alloc_failures);
 	return CHECK_SUMMARY();
 }
