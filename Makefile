@@ -44,7 +44,7 @@ CLIENTBIN	:= $(CLIENTSRC:tests/client/%.c=$(BUILD)/tests/%)
 
 CONFIG		?= capsuled.yaml
 
-.PHONY: all run check test deps deps-check deps-bench bench bench-md fuzz clean
+.PHONY: all run check test deps deps-check deps-bench bench bench-md bench-servers fuzz clean
 .SUFFIXES:
 
 all: $(BUILD)/capsuled
@@ -78,6 +78,13 @@ fuzz: deps-check
 # Benchmarks print figures; they never run inside make check.
 bench: deps-bench
 	@$(MAKE) --no-print-directory bench-md
+	@$(MAKE) --no-print-directory bench-servers
+
+# capsuled next to Molly Brown and Gophernicus on loopback, inside a private
+# network namespace.  BENCH_FLAGS=--smoke: every setting once, in a minute.
+bench-servers: $(BUILD)/capsuled $(BUILD)/tests/loadclient
+	CAPSULED=$(BUILD)/capsuled LOADCLIENT=$(BUILD)/tests/loadclient \
+	    bash bench/run.sh $(BENCH_FLAGS)
 
 bench-md: $(BUILD)/bench/md2gmi_bench
 	./$(BUILD)/bench/md2gmi_bench $(BENCH_MD_FLAGS) bench/md-corpus

@@ -38,3 +38,14 @@ fi
 $run apt-get update -qq
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive $run apt-get install -y -qq $missing
+
+# Debian's gophernicus enables a socket unit on port 70, every address; the
+# benchmark runs its own copy in a private namespace, so switch that off.
+case "$missing" in
+*gophernicus*)
+	if [ -d /run/systemd/system ]; then
+		$run systemctl disable --now gophernicus.socket >/dev/null 2>&1 ||
+		    true
+	fi
+	;;
+esac
