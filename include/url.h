@@ -50,6 +50,9 @@ struct url {
  * second '#', a ':' in the first segment of a relative path, or a second
  * '@' in the authority.  On -1, u is undefined.
  */
+/* The value of one hexadecimal digit, or -1 for any other byte. */
+int	url_hex_value(char c);
+
 int	url_split(struct span in, struct url *u);
 
 /*

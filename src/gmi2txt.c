@@ -520,18 +520,6 @@ menu_display(struct ctx *c, struct span label)
 	return buf_span(&c->line);
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* RFC 4266: the selector is percent-decoded; %00 is left as it is. */
 static int
 put_decoded(struct buf *b, struct span s)
@@ -541,8 +529,8 @@ put_decoded(struct buf *b, struct span s)
 
 	for (i = 0; i < s.n; i++) {
 		if (s.p[i] == '%' && s.n - i > 2 &&
-		    (hi = hexval(s.p[i + 1])) != -1 &&
-		    (lo = hexval(s.p[i + 2])) != -1 && (hi | lo) != 0) {
+		    (hi = url_hex_value(s.p[i + 1])) != -1 &&
+		    (lo = url_hex_value(s.p[i + 2])) != -1 && (hi | lo) != 0) {
 			if (buf_putc(b, (char)(hi << 4 | lo)) == -1)
 				return -1;
 			i += 2;

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "gopher.h"
+#include "url.h"
 
 #define ELLIPSIS	"\xe2\x80\xa6"	/* U+2026, one column */
 
@@ -145,18 +146,6 @@ gopher_display_width(struct span s)
 	return cols;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 is_ctl(unsigned char c)
 {
@@ -176,8 +165,8 @@ decode_tolerant(struct span in, char *out, size_t *outlen)
 
 	for (i = 0; i < in.n; i++) {
 		if (in.p[i] == '%' && in.n - i > 2 &&
-		    (hi = hexval(in.p[i + 1])) != -1 &&
-		    (lo = hexval(in.p[i + 2])) != -1) {
+		    (hi = url_hex_value(in.p[i + 1])) != -1 &&
+		    (lo = url_hex_value(in.p[i + 2])) != -1) {
 			out[o] = (char)(hi << 4 | lo);
 			if (out[o] == '\0')
 				return -1;

@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "gmi2txt.h"
 #include "post.h"
+#include "url.h"
 
 static const char *post_image_exts[] = {
 	".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif"
@@ -144,18 +145,6 @@ post_deslug(const char *name)
 	return t;
 }
 
-static int
-post_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The file a capsule URL path names, or -1 when it cannot be one. */
 static int
 post_fs_path(struct span url, struct buf *out)
@@ -166,10 +155,10 @@ post_fs_path(struct span url, struct buf *out)
 	for (i = 0; i < url.n && url.p[i] != '?' && url.p[i] != '#'; i++) {
 		c = url.p[i];
 		if (c == '%' && i + 2 < url.n &&
-		    post_hexval(url.p[i + 1]) >= 0 &&
-		    post_hexval(url.p[i + 2]) >= 0) {
-			c = (char)(post_hexval(url.p[i + 1]) * 16 +
-			    post_hexval(url.p[i + 2]));
+		    url_hex_value(url.p[i + 1]) >= 0 &&
+		    url_hex_value(url.p[i + 2]) >= 0) {
+			c = (char)(url_hex_value(url.p[i + 1]) * 16 +
+			    url_hex_value(url.p[i + 2]));
 			i += 2;
 		}
 		if (c == '\0' || buf_putc(out, c) == -1)

@@ -22,9 +22,11 @@ is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static int
-hex_value(unsigned char c)
+int
+url_hex_value(char ch)
 {
+	unsigned char	c = (unsigned char)ch;
+
 	if (c >= '0' && c <= '9')
 		return c - '0';
 	if (c >= 'a' && c <= 'f')
@@ -128,7 +130,7 @@ is_future_char(unsigned char c)
 static bool
 is_hex(unsigned char c)
 {
-	return hex_value(c) != -1;
+	return url_hex_value((char)c) != -1;
 }
 
 /* dec-octet "." dec-octet "." dec-octet "." dec-octet, no leading zeros. */
@@ -373,8 +375,8 @@ url_decode_inplace(char *p, size_t *n, bool *has_nul)
 	while (r < *n) {
 		if (p[r] == '%') {
 			if (*n - r < 3 ||
-			    (hi = hex_value((unsigned char)p[r + 1])) == -1 ||
-			    (lo = hex_value((unsigned char)p[r + 2])) == -1)
+			    (hi = url_hex_value(p[r + 1])) == -1 ||
+			    (lo = url_hex_value(p[r + 2])) == -1)
 				return -1;
 			p[w] = (char)(hi << 4 | lo);
 			r += 3;
