@@ -262,3 +262,32 @@ chroot: $SERVER_DIR/capsule"
 	    fail "chrooted worker does not serve posts: $_b"
 	start_server
 }
+
+test_out_of_descriptors_backs_off_and_recovers() {
+	stop_server
+	: >"$SERVER_DIR/log"
+	# 48 descriptors: a few dozen clients exhaust them.
+	prlimit --nofile=48:48 "$CAPSULED" -f -c "$SERVER_DIR/capsuled.yaml" \
+	    >"$SERVER_DIR/log" 2>&1 &
+	SERVER_PID=$!
+	wait_log "ready:" 15 || { fail "did not start"; return; }
+	read_ports
+	# 200 silent connections at once, held for 3 s.
+	"$BUILD/tests/loadclient" -m plain -i 200 -d 3 -t 5 127.0.0.1 \
+	    "$GEMINI_PORT" >/dev/null 2>&1 &
+	_pids=$!
+	wait_log "accept: Too many open files" 5 || fail "EMFILE not logged"
+	# Backing off, the workers stay nearly idle instead of spinning.
+	_w=$(pgrep -P "$SERVER_PID" | head -n 1)
+	_t0=$(awk '{print $14 + $15}' "/proc/$_w/stat")
+	sleep 1
+	_t1=$(awk '{print $14 + $15}' "/proc/$_w/stat")
+	[ $((_t1 - _t0)) -lt 50 ] || fail "worker used $((_t1 - _t0)) ticks in 1 s"
+	# shellcheck disable=SC2086
+	wait $_pids 2>/dev/null
+	[ "$(grep -c 'accept: Too many open files' "$SERVER_DIR/log")" -lt 30 ] ||
+	    fail "EMFILE logged too often"
+	_h=$(gem_header /)
+	[ "${_h%% *}" = 20 ] || fail "no recovery after the clients left: '$_h'"
+	start_server
+}
