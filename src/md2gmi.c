@@ -7,6 +7,10 @@
 
 #include <md4c.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "buf.h"
 #include "frontmatter.h"
 #include "md2gmi.h"
@@ -65,6 +69,7 @@ struct md2gmi_table {
 	size_t			 ncells;
 	size_t			 cap;
 	struct buf		 text;
+	struct buf		 ex;		/* cells with markers expanded */
 	bool			 in_head;
 };
 
@@ -123,6 +128,58 @@ struct md2gmi {
 };
 
 /*
+ * The span and buf helpers of buf.c, again as static inline functions:
+ * the renderer calls them for every callback and every line, and an
+ * out-of-line call costs more than they do.
+ */
+static inline struct span
+md_span(const char *p, size_t n)
+{
+	struct span	sp = { p, n };
+
+	return sp;
+}
+
+static inline struct span
+md_cstr(const char *s)
+{
+	return md_span(s, strlen(s));
+}
+
+/* As buf_span: never a NULL pointer, even for a buffer never grown. */
+static inline struct span
+md_bspan(const struct buf *b)
+{
+	return md_span(b->p != NULL ? b->p : "", b->len);
+}
+
+static inline void
+md_reset(struct buf *b)
+{
+	b->len = 0;
+}
+
+static inline int
+md_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+static inline int
+md_append(struct buf *b, struct span s)
+{
+	return buf_append(b, s.p, s.n);
+}
+
+static inline bool
+md_starts(struct span s, const char *prefix)
+{
+	size_t	n = strlen(prefix);
+
+	return s.n >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
+}
+
+/*
  * Byte classes, so that text is scanned with one table load per byte and
  * clean runs are copied whole.  Our link markers are controls too but get
  * their own class: text we collected may hold them, the author's may not.
@@ -167,6 +224,63 @@ md_word_has_ctl(const char *p)
 	    SWAR_ONES)) & ~w & SWAR_HIGH) != 0;
 }
 
+#ifdef __SSE2__
+/*
+ * One bit per byte of the 16 at p that may be in a class: a control, DEL
+ * and, with sp, a space.  Every class is made of such bytes, so only
+ * these need a look at the table.
+ */
+static unsigned
+md_cand16(const char *p, bool sp)
+{
+	__m128i	v, c;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	c = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)),
+	    v), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+	if (sp)
+		c = _mm_or_si128(c, _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+	return (unsigned)_mm_movemask_epi8(c);
+}
+
+/* Offset of the first candidate at p + i in the class of mask, or -1. */
+static long
+md_first16(const char *p, size_t i, unsigned cand, unsigned mask)
+{
+	unsigned	k;
+
+	while (cand != 0) {
+		k = (unsigned)__builtin_ctz(cand);
+		if (md_bclass[(unsigned char)p[i + k]] & mask)
+			return (long)(i + k);
+		cand &= cand - 1;
+	}
+	return -1;
+}
+
+/*
+ * md_span_clean for 16 bytes or more, sixteen at a time; the tail is the
+ * last sixteen, overlapping, with the bytes already seen masked off.
+ */
+static size_t
+md_span_clean16(const char *p, size_t n, unsigned mask)
+{
+	size_t	i, base;
+	long	hit;
+	bool	sp = (mask & BC_SPACE) != 0;
+
+	for (i = 0; i + 16 <= n; i += 16)
+		if ((hit = md_first16(p, i, md_cand16(p + i, sp), mask)) != -1)
+			return (size_t)hit;
+	if (i == n)
+		return n;
+	base = n - 16;
+	hit = md_first16(p, base, md_cand16(p + base, sp) &
+	    (~0U << (i - base)), mask);
+	return hit == -1 ? n : (size_t)hit;
+}
+#endif
+
 /*
  * Length of the prefix of p with no byte in the classes of mask.  Prose
  * rarely holds a control, so words are tested first; only a word that
@@ -177,6 +291,10 @@ md_span_clean(const char *p, size_t n, unsigned mask)
 {
 	size_t	i = 0, end;
 
+#ifdef __SSE2__
+	if (n >= 16)
+		return md_span_clean16(p, n, mask);
+#endif
 	/* Text is mostly short: its last word, read first, often settles it. */
 	if (!(mask & BC_SPACE) && n >= 8 && !md_word_has_ctl(p + n - 8)) {
 		while (i < n - 8 && !md_word_has_ctl(p + i))
@@ -297,6 +415,18 @@ u8_width(uint32_t c)
 	return 1;
 }
 
+/* Are the next eight of n bytes at p all ASCII? */
+static bool
+md_word_ascii(const char *p, size_t n)
+{
+	uint64_t	w;
+
+	if (n < 8)
+		return false;
+	memcpy(&w, p, 8);
+	return (w & SWAR_HIGH) == 0;
+}
+
 /* Display columns of a string; ASCII counts one a byte, undecoded. */
 static size_t
 u8_columns(struct span s)
@@ -305,6 +435,11 @@ u8_columns(struct span s)
 	uint32_t	c;
 
 	while (i < s.n) {
+		if (md_word_ascii(s.p + i, s.n - i)) {
+			w += 8;
+			i += 8;
+			continue;
+		}
 		if ((unsigned char)s.p[i] < 0x80) {
 			w++;
 			i++;
@@ -430,14 +565,14 @@ ent_decode(struct span e, struct buf *b)
 		if (ent_numeric(e, &cp) == 0)
 			return u8_put(b, cp);
 	} else if (e.n >= 3 && e.p[0] == '&' && e.p[e.n - 1] == ';') {
-		struct span	name = span_make(e.p + 1, e.n - 2);
+		struct span	name = md_span(e.p + 1, e.n - 2);
 
 		for (i = 0; i < sizeof(md2gmi_entities) /
 		    sizeof(md2gmi_entities[0]); i++)
 			if (span_eq_cstr(name, md2gmi_entities[i].name))
 				return u8_put(b, md2gmi_entities[i].cp);
 	}
-	return buf_append_span(b, e);
+	return md_append(b, e);
 }
 
 /* Decode every "&...;" in raw text (HTML text and attributes). */
@@ -458,7 +593,7 @@ ent_decode_all(struct span s, struct buf *b)
 				break;
 		if (j < s.n && s.p[j] == ';' && j > i + 1) {
 			if (buf_append(b, s.p + start, i - start) == -1 ||
-			    ent_decode(span_make(s.p + i, j - i + 1), b) == -1)
+			    ent_decode(md_span(s.p + i, j - i + 1), b) == -1)
 				return -1;
 			start = i = j + 1;
 		} else
@@ -477,7 +612,7 @@ attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
 	if (a->text == NULL || a->size == 0)
 		return 0;
 	for (i = 0; a->substr_offsets[i] < a->size; i++) {
-		s = span_make(a->text + a->substr_offsets[i],
+		s = md_span(a->text + a->substr_offsets[i],
 		    a->substr_offsets[i + 1] - a->substr_offsets[i]);
 		switch (a->substr_types[i]) {
 		case MD_TEXT_ENTITY:
@@ -489,7 +624,7 @@ attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
 				return -1;
 			break;
 		default:
-			if (buf_append_span(b, s) == -1)
+			if (md_append(b, s) == -1)
 				return -1;
 			break;
 		}
@@ -509,15 +644,15 @@ md2gmi_resolve(const char *base, struct span ref, struct buf *out)
 	struct buf	b, r;
 	int		rc;
 
-	if (url_scheme(ref).n > 0 || span_starts_with(ref, "//"))
-		return buf_append_span(out, ref);
+	if (url_scheme(ref).n > 0 || md_starts(ref, "//"))
+		return md_append(out, ref);
 	if (base == NULL || base[0] != '/')
 		base = "/";
 	buf_init(&b, 3 * strlen(base) + 2);
 	buf_init(&r, 3 * ref.n + 2);
-	if (url_escape_relative(span_cstr(base), &b) == -1 ||
+	if (url_escape_relative(md_cstr(base), &b) == -1 ||
 	    url_escape_relative(ref, &r) == -1 ||
-	    url_resolve(buf_span(&b), buf_span(&r), out, NULL) == -1)
+	    url_resolve(md_bspan(&b), md_bspan(&r), out, NULL) == -1)
 		rc = -1;
 	else
 		rc = 0;
@@ -617,10 +752,10 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 	buf_init(&fs, abs.max + 8);
 	if (md2gmi_resolve(ctx->opts->base, raw, &abs) == -1)
 		goto fail;
-	if (abs.len == 0 || url_split(buf_span(&abs), &u) == -1)
+	if (abs.len == 0 || url_split(md_bspan(&abs), &u) == -1)
 		goto done;
 	path = u.path;
-	rest = span_make(path.p + path.n, abs.len - (size_t)(path.p +
+	rest = md_span(path.p + path.n, abs.len - (size_t)(path.p +
 	    path.n - abs.p));
 	if (md_capsule_path(path, &fs) == -1)
 		goto done;
@@ -634,7 +769,7 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 				rest.n = (size_t)hash;
 		} else
 			rest.n = 0;
-		rc = url_escape_uri(path, out) == -1 || buf_puts(out, ".gmi") ==
+		rc = url_escape_uri(path, out) == -1 || md_puts(out, ".gmi") ==
 		    -1 || url_escape_uri(rest, out) == -1 ? -1 : 1;
 		goto done;
 	}
@@ -642,14 +777,14 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 		flen = fs.len;
 		fs.p[flen - 1] = '\0';
 		fs.len = flen - 1;
-		if (buf_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
+		if (md_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
 		    ctx->opts->exists != NULL && md_exists(ctx, fs.p)) {
-			rc = url_escape_uri(span_make(path.p, path.n - 1),
-			    out) == -1 || buf_puts(out, ".gmi") == -1 ? -1 : 1;
+			rc = url_escape_uri(md_span(path.p, path.n - 1),
+			    out) == -1 || md_puts(out, ".gmi") == -1 ? -1 : 1;
 			goto done;
 		}
 		fs.len = flen - 1;
-		if (buf_puts(&fs, "/") == -1 || buf_cstr(&fs) == NULL)
+		if (md_puts(&fs, "/") == -1 || buf_cstr(&fs) == NULL)
 			goto fail;
 	}
 	if (md_exists(ctx, fs.p))
@@ -663,6 +798,18 @@ done:
 	buf_free(&fs);
 	return rc;
 }
+
+#define URI_BIT(c)	(1ULL << ((c) & 63))
+
+/* The bytes md_escape_uri leaves to url_escape_uri, one bit each. */
+static const uint64_t md_uri_slow[4] = {
+	((1ULL << 33) - 1) | URI_BIT('"') | URI_BIT('%') | URI_BIT('<') |
+	    URI_BIT('>'),
+	URI_BIT('\\') | URI_BIT('^') | URI_BIT('`') | URI_BIT('{') |
+	    URI_BIT('|') | URI_BIT('}') | URI_BIT(0x7f),
+	~0ULL,
+	~0ULL
+};
 
 /*
  * url_escape_uri for a link with a scheme: most are plain ASCII that it
@@ -678,15 +825,8 @@ md_escape_uri(struct span s, struct buf *out)
 
 	for (i = 0; i < s.n; i++) {
 		c = (unsigned char)s.p[i];
-		if (c <= 0x20 || c >= 0x7f)
+		if (md_uri_slow[c >> 6] & URI_BIT(c))
 			return url_escape_uri(s, out);
-		switch (c) {
-		case '"': case '<': case '>': case '\\': case '^': case '`':
-		case '{': case '|': case '}': case '%':
-			return url_escape_uri(s, out);
-		default:
-			break;
-		}
 	}
 	return buf_append(out, s.p, s.n);
 }
@@ -708,7 +848,7 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 	while (href.n > 0 && (href.p[href.n - 1] == ' ' ||
 	    href.p[href.n - 1] == '\t'))
 		href.n--;
-	buf_reset(&ctx->tmp);
+	md_reset(&ctx->tmp);
 	if (href.n == 0 || href.p[0] == '#' || href.n > MD2GMI_MAX_HREF)
 		return 0;
 	if ((scheme = url_scheme(href)).n > 0) {
@@ -716,7 +856,7 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 			return 0;
 		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	}
-	if (span_starts_with(href, "//"))
+	if (md_starts(href, "//"))
 		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	if ((rc = md_rewrite_relative(ctx, href, &ctx->tmp)) == 0)
 		fm_diag_add(ctx->diags, md_line_of(ctx, href), "%s to a "
@@ -894,6 +1034,15 @@ md_put_clean(struct buf *b, struct span s, unsigned fl)
 	}
 }
 
+/* md_put_clean for the author's text, which is mostly clean already. */
+static int
+md_put_text(struct buf *b, struct span s)
+{
+	if (md_span_clean(s.p, s.n, BC_CTL | BC_MARK) == s.n)
+		return buf_append(b, s.p, s.n);
+	return md_put_clean(b, s, 0);
+}
+
 /*
  * Append text we collected ourselves: already clean, so it is copied
  * whole unless it holds a hard break, which is then a space as before.
@@ -946,7 +1095,8 @@ md_sink(struct md2gmi *ctx, struct span s, unsigned flags)
 	if (!(flags & SK_OURS))
 		md_note_text(ctx, s);
 	start = ctx->line.len;
-	if (md_put_clean(&ctx->line, s, collapse ? PC_COLLAPSE : 0) == -1)
+	if ((collapse ? md_put_clean(&ctx->line, s, PC_COLLAPSE) :
+	    md_put_text(&ctx->line, s)) == -1)
 		return -1;
 	if (ctx->link_nest == 0 || (flags & SK_NOLABEL))
 		return 0;
@@ -960,7 +1110,7 @@ md_sink(struct md2gmi *ctx, struct span s, unsigned flags)
 static int
 md_sink_cstr(struct md2gmi *ctx, const char *s, unsigned flags)
 {
-	return md_sink(ctx, span_cstr(s), flags);
+	return md_sink(ctx, md_cstr(s), flags);
 }
 
 /* A hard break: a new line where the block keeps breaks, else a space. */
@@ -1022,11 +1172,11 @@ md_link_begin(struct md2gmi *ctx, struct span href)
 {
 	if (ctx->link_nest++ > 0)
 		return 0;
-	buf_reset(&ctx->href);
-	buf_reset(&ctx->label);
+	md_reset(&ctx->href);
+	md_reset(&ctx->label);
 	ctx->collide_skip = -1;
 	ctx->link_dropped = href.n > MD2GMI_MAX_HREF;
-	return ctx->link_dropped ? 0 : buf_append_span(&ctx->href, href);
+	return ctx->link_dropped ? 0 : md_append(&ctx->href, href);
 }
 
 /* Autolinks (R22): the text is the destination, maybe minus a scheme. */
@@ -1056,8 +1206,8 @@ md_link_end(struct md2gmi *ctx)
 
 	if (ctx->link_nest == 0 || --ctx->link_nest > 0)
 		return 0;
-	label = buf_span(&ctx->label);
-	href = buf_span(&ctx->href);
+	label = md_bspan(&ctx->label);
+	href = md_bspan(&ctx->href);
 	while (label.n > 0 && label.p[label.n - 1] == ' ')
 		label.n--;
 	while (label.n > 0 && label.p[0] == ' ') {
@@ -1079,9 +1229,9 @@ md_img_begin(struct md2gmi *ctx, struct span src)
 {
 	if (ctx->img_depth++ > 0)
 		return 0;
-	buf_reset(&ctx->alt);
-	buf_reset(&ctx->code_src);
-	return buf_append_span(&ctx->code_src, span_make(src.p,
+	md_reset(&ctx->alt);
+	md_reset(&ctx->code_src);
+	return md_append(&ctx->code_src, md_span(src.p,
 	    src.n > MD2GMI_MAX_HREF ? 0 : src.n));
 }
 
@@ -1095,28 +1245,28 @@ md_img_end(struct md2gmi *ctx)
 
 	if (ctx->img_depth == 0 || --ctx->img_depth > 0)
 		return 0;
-	alt = buf_span(&ctx->alt);
-	src = buf_span(&ctx->code_src);
+	alt = md_bspan(&ctx->alt);
+	src = md_bspan(&ctx->code_src);
 	while (alt.n > 0 && alt.p[alt.n - 1] == ' ')
 		alt.n--;
 	while (alt.n > 0 && alt.p[0] == ' ') {
 		alt.p++;
 		alt.n--;
 	}
-	buf_reset(&ctx->tmp2);
+	md_reset(&ctx->tmp2);
 	if (alt.n > 0)
-		rc = buf_append_span(&ctx->tmp2, alt);
+		rc = md_append(&ctx->tmp2, alt);
 	else {
 		slash = src.n ? memrchr(src.p, '/', src.n) : NULL;
-		rc = buf_puts(&ctx->tmp2, "Image: ");
+		rc = md_puts(&ctx->tmp2, "Image: ");
 		if (rc == 0)
 			rc = slash ? buf_append(&ctx->tmp2, slash + 1,
 			    src.n - (size_t)(slash + 1 - src.p)) :
-			    buf_append_span(&ctx->tmp2, src);
+			    md_append(&ctx->tmp2, src);
 	}
 	if (rc == -1)
 		return -1;
-	idx = md_link_add(ctx, src, buf_span(&ctx->tmp2), true);
+	idx = md_link_add(ctx, src, md_bspan(&ctx->tmp2), true);
 	if (idx == -2)
 		return -1;
 	if (ctx->link_nest > 0 && !ctx->link_dropped) {
@@ -1134,7 +1284,10 @@ md_img_end(struct md2gmi *ctx)
 
 /* Writing lines. */
 
-/* R6: would a client read this text line as something else? */
+/*
+ * R6: would a client read this text line as something else?  Called for
+ * every line, so the first byte picks the one prefix worth comparing.
+ */
 static bool
 md_needs_escape(struct span s)
 {
@@ -1148,9 +1301,21 @@ md_needs_escape(struct span s)
 			s.n--;
 		}
 	}
-	return span_starts_with(s, "=>") || span_starts_with(s, "```") ||
-	    span_starts_with(s, "#") || span_starts_with(s, "* ") ||
-	    span_starts_with(s, "*\t") || span_starts_with(s, ">");
+	if (s.n == 0)
+		return false;
+	switch (s.p[0]) {
+	case '#':
+	case '>':
+		return true;
+	case '=':
+		return s.n >= 2 && s.p[1] == '>';
+	case '`':
+		return s.n >= 3 && s.p[1] == '`' && s.p[2] == '`';
+	case '*':
+		return s.n >= 2 && (s.p[1] == ' ' || s.p[1] == '\t');
+	default:
+		return false;
+	}
 }
 
 static int
@@ -1187,12 +1352,12 @@ md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
 	struct buf	*b = &ctx->blk;
 
 	if (ctx->qdepth > 0) {
-		if (ctx->q_sep && ctx->q_any && buf_puts(b, ">\n") == -1)
+		if (ctx->q_sep && ctx->q_any && md_puts(b, ">\n") == -1)
 			return -1;
 		ctx->q_sep = false;
 		ctx->q_any = true;
 	}
-	if (buf_puts(b, prefix) == -1)
+	if (md_puts(b, prefix) == -1)
 		return -1;
 	if (escape && md_needs_escape(text) && buf_putc(b, ' ') == -1)
 		return -1;
@@ -1253,17 +1418,17 @@ md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
 	size_t		 i, start = 0;
 
 	md_footnote_refs(&ctx->line);
-	all = buf_span(&ctx->line);
+	all = md_bspan(&ctx->line);
 	while (start <= all.n) {
 		nl = all.n > start ? memchr(all.p + start, '\n',
 		    all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
-		seg = md_trim(span_make(all.p + start, i - start));
+		seg = md_trim(md_span(all.p + start, i - start));
 		start = i + 1;
 		if (seg.n > 0 && md_put_line(ctx, prefix, seg, escape) == -1)
 			return -1;
 	}
-	buf_reset(&ctx->line);
+	md_reset(&ctx->line);
 	ctx->soft = false;
 	return 0;
 }
@@ -1311,7 +1476,7 @@ md_block_begin(struct md2gmi *ctx, MD_BLOCKTYPE type)
 	ctx->is_note = false;
 	ctx->q_sep = false;
 	ctx->q_any = false;
-	buf_reset(&ctx->blk);
+	md_reset(&ctx->blk);
 }
 
 /* R20/R21: the block, then a blank line and its links (or only them). */
@@ -1325,24 +1490,24 @@ md_block_end(struct md2gmi *ctx)
 
 	bare = ctx->link_only_ok && !ctx->other_text && ctx->nlinks > 0;
 	if (!bare && ctx->blk.len > 0 && (md_sep(dst) == -1 ||
-	    md_expand(ctx, buf_span(&ctx->blk), dst) == -1))
+	    md_expand(ctx, md_bspan(&ctx->blk), dst) == -1))
 		return -1;
 	if (ctx->nlinks > 0 && md_sep(dst) == -1)
 		return -1;
 	for (i = 0; i < ctx->nlinks; i++) {
 		l = &ctx->links[i];
-		if (buf_puts(dst, "=> ") == -1 || buf_puts(dst, l->url) == -1 ||
+		if (md_puts(dst, "=> ") == -1 || md_puts(dst, l->url) == -1 ||
 		    (l->numbered && (buf_putc(dst, ' ') == -1 ||
 		    md_put_num(dst, '[', i + 1, ']') == -1)) ||
 		    (l->label && (buf_putc(dst, ' ') == -1 ||
-		    buf_puts(dst, l->label) == -1)) ||
+		    md_puts(dst, l->label) == -1)) ||
 		    buf_putc(dst, '\n') == -1)
 			return -1;
 	}
 	ctx->info->nlinks += ctx->nlinks;
 	md_links_clear(ctx);
-	buf_reset(&ctx->blk);
-	buf_reset(&ctx->line);
+	md_reset(&ctx->blk);
+	md_reset(&ctx->line);
 	ctx->html_skip = 0;
 	ctx->link_nest = 0;
 	ctx->img_depth = 0;
@@ -1420,10 +1585,10 @@ md_html_attr(struct span tag, const char *name)
 				ve = i;
 			}
 			if (match)
-				return span_make(tag.p + vs, ve - vs);
+				return md_span(tag.p + vs, ve - vs);
 		}
 	}
-	return span_make("", 0);
+	return md_span("", 0);
 }
 
 static int
@@ -1433,16 +1598,16 @@ md_html_img(struct md2gmi *ctx, struct span attrs)
 	struct span	 alt;
 	int		 rc;
 
-	buf_reset(b);
+	md_reset(b);
 	if (ent_decode_all(md_html_attr(attrs, "src"), b) == -1)
 		return -1;
-	if (md_img_begin(ctx, buf_span(b)) == -1)
+	if (md_img_begin(ctx, md_bspan(b)) == -1)
 		return -1;
-	buf_reset(b);
+	md_reset(b);
 	alt = md_html_attr(attrs, "alt");
 	rc = ent_decode_all(alt, b);
 	if (rc == 0)
-		rc = md_sink(ctx, buf_span(b), 0);
+		rc = md_sink(ctx, md_bspan(b), 0);
 	if (rc == 0)
 		rc = md_img_end(ctx);
 	return rc;
@@ -1451,10 +1616,10 @@ md_html_img(struct md2gmi *ctx, struct span attrs)
 static int
 md_html_a(struct md2gmi *ctx, struct span attrs)
 {
-	buf_reset(&ctx->tmp2);
+	md_reset(&ctx->tmp2);
 	if (ent_decode_all(md_html_attr(attrs, "href"), &ctx->tmp2) == -1)
 		return -1;
-	return md_link_begin(ctx, buf_span(&ctx->tmp2));
+	return md_link_begin(ctx, md_bspan(&ctx->tmp2));
 }
 
 /* One tag: name (lower case), whether it closes, and its attributes. */
@@ -1497,7 +1662,7 @@ md_html_markup(struct md2gmi *ctx, struct span s, size_t i, bool block)
 	bool		 closing = false, selfclose;
 	char		 q = 0;
 
-	if (span_starts_with(span_make(s.p + i, s.n - i), "<!--")) {
+	if (md_starts(md_span(s.p + i, s.n - i), "<!--")) {
 		end = memmem(s.p + i + 4, s.n - i - 4, "-->", 3);
 		return end ? (size_t)(end - s.p) + 3 : s.n;
 	}
@@ -1534,7 +1699,7 @@ md_html_markup(struct md2gmi *ctx, struct span s, size_t i, bool block)
 			break;
 	}
 	selfclose = k > j && k < s.n && s.p[k - 1] == '/';
-	if (md_html_tag(ctx, name, closing, selfclose, span_make(s.p + j,
+	if (md_html_tag(ctx, name, closing, selfclose, md_span(s.p + j,
 	    k - j), block) == -1)
 		ctx->err = true;
 	return k < s.n ? k + 1 : s.n;
@@ -1554,10 +1719,10 @@ md_html(struct md2gmi *ctx, struct span s, bool block)
 		lt = memchr(s.p + i, '<', s.n - i);
 		j = lt ? (size_t)(lt - s.p) : s.n;
 		if (ctx->html_skip == 0) {
-			buf_reset(&ctx->tmp2);
-			if (ent_decode_all(span_make(s.p + i, j - i),
+			md_reset(&ctx->tmp2);
+			if (ent_decode_all(md_span(s.p + i, j - i),
 			    &ctx->tmp2) == -1 || md_sink(ctx,
-			    buf_span(&ctx->tmp2), block ? SK_COLLAPSE : 0) ==
+			    md_bspan(&ctx->tmp2), block ? SK_COLLAPSE : 0) ==
 			    -1)
 				return -1;
 		}
@@ -1609,14 +1774,14 @@ md_li_flush(struct md2gmi *ctx)
 	struct span		 t;
 
 	md_footnote_refs(&ctx->line);
-	t = md_trim(buf_span(&ctx->line));
+	t = md_trim(md_bspan(&ctx->line));
 	if (t.n > 0 || (!ctx->li_done && l->task)) {
 		/* One line per item: hard breaks were already spaces. */
 		if (md_put_line(ctx, l->prefix, t, false) == -1)
 			return -1;
 	}
 	ctx->li_done = true;
-	buf_reset(&ctx->line);
+	md_reset(&ctx->line);
 	ctx->soft = false;
 	return 0;
 }
@@ -1700,7 +1865,7 @@ md_enter_li(struct md2gmi *ctx, const MD_BLOCK_LI_DETAIL *d)
 	*p = '\0';
 	ctx->li_done = false;
 	ctx->inl = INL_LI;
-	buf_reset(&ctx->line);
+	md_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -1732,7 +1897,7 @@ md_enter_p(struct md2gmi *ctx)
 	if (md_inner(ctx) == CTR_LIST)
 		return;
 	ctx->inl = INL_P;
-	buf_reset(&ctx->line);
+	md_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -1783,7 +1948,7 @@ md_enter_h(struct md2gmi *ctx, const MD_BLOCK_H_DETAIL *d)
 		return;
 	ctx->h_level = (int)d->level;
 	ctx->inl = ctx->qdepth > 0 ? INL_P : INL_H;
-	buf_reset(&ctx->line);
+	md_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -1820,7 +1985,7 @@ md_leave_h(struct md2gmi *ctx)
 	if (ctx->qdepth > 0)
 		return md_leave_p(ctx);
 	md_footnote_refs(&ctx->line);
-	t = md_trim(buf_span(&ctx->line));
+	t = md_trim(md_bspan(&ctx->line));
 	ctx->inl = INL_NONE;
 	if (t.n == 0)
 		return 0;
@@ -1834,14 +1999,14 @@ md_leave_h(struct md2gmi *ctx)
 			/* The header already says it. */
 			info->dropped_h1 = true;
 			md_links_clear(ctx);
-			buf_reset(&ctx->line);
+			md_reset(&ctx->line);
 			return 0;
 		}
 	}
 	if (md_put_line(ctx, hashes[ctx->h_level > 3 ? 2 :
 	    ctx->h_level - 1], t, false) == -1)
 		return -1;
-	buf_reset(&ctx->line);
+	md_reset(&ctx->line);
 	return 0;
 }
 
@@ -1855,11 +2020,11 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 
 	if (md_break_item(ctx) == -1)
 		return -1;
-	buf_reset(&ctx->code);
-	buf_reset(&ctx->tmp2);
+	md_reset(&ctx->code);
+	md_reset(&ctx->tmp2);
 	if (attr_decode(&d->lang, &ctx->tmp2) == -1)
 		return -1;
-	alt = md_trim(buf_span(&ctx->tmp2));
+	alt = md_trim(md_bspan(&ctx->tmp2));
 	if (alt.n >= sizeof(ctx->code_alt))
 		alt.n = sizeof(ctx->code_alt) - 1;
 	for (i = 0; i < alt.n; i++) {
@@ -1876,29 +2041,29 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 static int
 md_leave_code(struct md2gmi *ctx)
 {
-	struct span	 all = buf_span(&ctx->code), ln;
+	struct span	 all = md_bspan(&ctx->code), ln;
 	const char	*nl;
 	size_t		 i, start = 0;
 	struct buf	*b = &ctx->blk;
 
 	if (all.n > 0 && all.p[all.n - 1] == '\n')
 		all.n--;
-	if (buf_puts(b, "```") == -1 || buf_puts(b, ctx->code_alt) == -1 ||
+	if (md_puts(b, "```") == -1 || md_puts(b, ctx->code_alt) == -1 ||
 	    buf_putc(b, '\n') == -1)
 		return -1;
 	while (all.n > 0 && start <= all.n) {
 		nl = all.n > start ? memchr(all.p + start, '\n',
 		    all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
-		ln = span_make(all.p + start, i - start);
+		ln = md_span(all.p + start, i - start);
 		start = i + 1;
 		/* A toggle inside the block would close it early. */
-		if (span_starts_with(ln, "```") && buf_putc(b, ' ') == -1)
+		if (md_starts(ln, "```") && buf_putc(b, ' ') == -1)
 			return -1;
-		if (buf_append_span(b, ln) == -1 || buf_putc(b, '\n') == -1)
+		if (md_append(b, ln) == -1 || buf_putc(b, '\n') == -1)
 			return -1;
 	}
-	if (buf_puts(b, "```\n") == -1)
+	if (md_puts(b, "```\n") == -1)
 		return -1;
 	ctx->in_code_block = false;
 	if (ctx->qdepth > 0)
@@ -1928,11 +2093,11 @@ md_code_text(struct md2gmi *ctx, struct span s)
 static void
 md_enter_html(struct md2gmi *ctx)
 {
-	buf_reset(&ctx->code);
+	md_reset(&ctx->code);
 	ctx->in_html_block = true;
 	if (md_inner(ctx) != CTR_LIST) {
 		ctx->inl = INL_HTML;
-		buf_reset(&ctx->line);
+		md_reset(&ctx->line);
 		ctx->soft = false;
 	}
 }
@@ -1943,7 +2108,7 @@ md_leave_html(struct md2gmi *ctx)
 	int	rc;
 
 	ctx->in_html_block = false;
-	rc = md_html(ctx, buf_span(&ctx->code), true);
+	rc = md_html(ctx, md_bspan(&ctx->code), true);
 	ctx->html_skip = 0;
 	if (rc == -1 || md_inner(ctx) == CTR_LIST)
 		return rc;
@@ -1962,7 +2127,7 @@ md_hr(struct md2gmi *ctx)
 	if (md_inner(ctx) == CTR_LIST)
 		return md_break_item(ctx);
 	return md_put_line(ctx, ctx->qdepth > 0 ? "> " : "",
-	    span_cstr("---"), false);
+	    md_cstr("---"), false);
 }
 
 /* Tables (R17). */
@@ -1980,7 +2145,7 @@ md_enter_table(struct md2gmi *ctx, const MD_BLOCK_TABLE_DETAIL *d)
 	t->ncells = 0;
 	t->in_head = false;
 	memset(t->align, 0, sizeof(t->align));
-	buf_reset(&t->text);
+	md_reset(&t->text);
 	ctx->other_text = true;
 	return 0;
 }
@@ -1993,7 +2158,7 @@ md_enter_cell(struct md2gmi *ctx, const MD_BLOCK_TD_DETAIL *d)
 	if (t->in_head && t->col < MD2GMI_MAX_COLS)
 		t->align[t->col] = d->align;
 	ctx->inl = INL_TD;
-	buf_reset(&ctx->line);
+	md_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -2017,7 +2182,7 @@ md_add_cell(struct md2gmi *ctx, struct span s)
 	t->cells[t->ncells].len = s.n;
 	t->ncells++;
 	t->col++;
-	return buf_append_span(&t->text, s);
+	return md_append(&t->text, s);
 }
 
 static int
@@ -2027,8 +2192,8 @@ md_leave_cell(struct md2gmi *ctx)
 
 	md_footnote_refs(&ctx->line);
 	rc = ctx->tbl.col < ctx->tbl.ncols ?
-	    md_add_cell(ctx, md_trim(buf_span(&ctx->line))) : 0;
-	buf_reset(&ctx->line);
+	    md_add_cell(ctx, md_trim(md_bspan(&ctx->line))) : 0;
+	md_reset(&ctx->line);
 	ctx->inl = INL_NONE;
 	return rc;
 }
@@ -2039,7 +2204,7 @@ md_leave_row(struct md2gmi *ctx)
 	struct md2gmi_table	*t = &ctx->tbl;
 
 	while (t->col < t->ncols)
-		if (md_add_cell(ctx, span_make("", 0)) == -1)
+		if (md_add_cell(ctx, md_span("", 0)) == -1)
 			return -1;
 	t->col = 0;
 	t->rows++;
@@ -2053,7 +2218,7 @@ md_cell(const struct md2gmi_table *t, const struct buf *text, unsigned r,
 	const struct md2gmi_cell	*cl;
 
 	cl = &t->cells[(size_t)r * t->ncols + c];
-	return span_make(text->p + cl->off, cl->len);
+	return md_span(text->p + cl->off, cl->len);
 }
 
 /* Append n copies of byte c. */
@@ -2080,7 +2245,7 @@ md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
 	size_t				 pad, left;
 	unsigned			 c;
 
-	buf_reset(b);
+	md_reset(b);
 	for (c = 0; c < t->ncols; c++) {
 		cl = &t->cells[(size_t)r * t->ncols + c];
 		pad = w[c] - cl->cols;
@@ -2094,7 +2259,7 @@ md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
 	}
 	while (b->len > 0 && b->p[b->len - 1] == ' ')
 		b->len--;
-	if (span_starts_with(buf_span(b), "```") &&
+	if (md_starts(md_bspan(b), "```") &&
 	    buf_putc(&ctx->blk, ' ') == -1)
 		return -1;
 	if (buf_append(&ctx->blk, b->p, b->len) == -1)
@@ -2108,7 +2273,7 @@ md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 	struct md2gmi_table	*t = &ctx->tbl;
 	unsigned		 r, c;
 
-	if (buf_puts(&ctx->blk, "```table\n") == -1 ||
+	if (md_puts(&ctx->blk, "```table\n") == -1 ||
 	    md_grid_row(ctx, text, 0, w) == -1)
 		return -1;
 	for (c = 0; c < t->ncols; c++) {
@@ -2122,7 +2287,7 @@ md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 	for (r = 1; r < t->rows; r++)
 		if (md_grid_row(ctx, text, r, w) == -1)
 			return -1;
-	return buf_puts(&ctx->blk, "```\n");
+	return md_puts(&ctx->blk, "```\n");
 }
 
 /* Too wide to read on a phone: "* Col: value · Col: value" per row. */
@@ -2136,56 +2301,81 @@ md_table_list(struct md2gmi *ctx, const struct buf *text)
 	bool			 any;
 
 	for (r = t->rows > 1 ? 1 : 0; r < t->rows; r++) {
-		buf_reset(b);
+		md_reset(b);
 		any = false;
 		for (c = 0; c < t->ncols; c++) {
 			h = md_cell(t, text, 0, c);
 			v = md_cell(t, text, r, c);
 			if (v.n == 0)
 				continue;
-			if ((any && buf_puts(b, " \u00b7 ") == -1) ||
-			    (r > 0 && h.n > 0 && (buf_append_span(b, h) == -1 ||
-			    buf_puts(b, ": ") == -1)) ||
-			    buf_append_span(b, v) == -1)
+			if ((any && md_puts(b, " \u00b7 ") == -1) ||
+			    (r > 0 && h.n > 0 && (md_append(b, h) == -1 ||
+			    md_puts(b, ": ") == -1)) ||
+			    md_append(b, v) == -1)
 				return -1;
 			any = true;
 		}
 		if (any && md_put_line(ctx, ctx->qdepth > 0 ? "> \u2022 " :
-		    "* ", buf_span(b), false) == -1)
+		    "* ", md_bspan(b), false) == -1)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * The cell text with link markers turned into "[n]", so that widths are
+ * final, and each cell's width; NULL on error.  Most tables hold no link
+ * and keep their text as it is.
+ */
+static const struct buf *
+md_table_cells(struct md2gmi *ctx)
+{
+	struct md2gmi_table	*t = &ctx->tbl;
+	struct buf		*ex = &t->ex;
+	struct md2gmi_cell	*cl;
+	size_t			 i, off;
+
+	if (t->text.len > 0 && memchr(t->text.p, MARK_OPEN,
+	    t->text.len) == NULL) {
+		for (i = 0; i < t->ncells; i++) {
+			cl = &t->cells[i];
+			cl->cols = cl->len == 0 ? 0 :
+			    u8_columns(md_span(t->text.p + cl->off,
+			    cl->len));
+		}
+		return &t->text;
+	}
+	md_reset(ex);
+	for (i = 0; i < t->ncells; i++) {
+		cl = &t->cells[i];
+		off = ex->len;
+		if (md_expand(ctx, md_span(t->text.p + cl->off, cl->len),
+		    ex) == -1)
+			return NULL;
+		cl->off = off;
+		cl->len = ex->len - off;
+		cl->cols = ex->len == off ? 0 :
+		    u8_columns(md_span(ex->p + off, ex->len - off));
+	}
+	if (ex->p == NULL && buf_reserve(ex, 1) == -1)
+		return NULL;
+	return ex;
 }
 
 static int
 md_leave_table(struct md2gmi *ctx)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
-	struct buf		 ex;
-	size_t			 w[MD2GMI_MAX_COLS], total = 0, i, off;
-	struct span		 s;
+	const struct buf	*ex;
+	size_t			 w[MD2GMI_MAX_COLS], total = 0, i;
 	int			 rc;
 
-	/* Markers become "[n]" now so that widths are final. */
-	buf_init(&ex, ctx->blk.max);
-	for (i = 0; i < t->ncells; i++) {
-		s = span_make(t->text.p + t->cells[i].off, t->cells[i].len);
-		off = ex.len;
-		if (md_expand(ctx, s, &ex) == -1) {
-			buf_free(&ex);
-			return -1;
-		}
-		t->cells[i].off = off;
-		t->cells[i].len = ex.len - off;
-		t->cells[i].cols = ex.len == off ? 0 :
-		    u8_columns(span_make(ex.p + off, ex.len - off));
-	}
-	if (ex.p == NULL && buf_reserve(&ex, 1) == -1)
+	if ((ex = md_table_cells(ctx)) == NULL)
 		return -1;
 	if (t->rows == 0 || t->ncols == 0)
 		rc = 0;
 	else if (t->ncols > MD2GMI_MAX_COLS)
-		rc = md_table_list(ctx, &ex);
+		rc = md_table_list(ctx, ex);
 	else {
 		for (i = 0; i < t->ncols; i++) {
 			unsigned	r;
@@ -2200,10 +2390,9 @@ md_leave_table(struct md2gmi *ctx)
 			}
 			total += w[i] + (i > 0 ? 3 : 0);
 		}
-		rc = total > MD2GMI_TABLE_WIDTH ? md_table_list(ctx, &ex) :
-		    md_table_grid(ctx, &ex, w);
+		rc = total > MD2GMI_TABLE_WIDTH ? md_table_list(ctx, ex) :
+		    md_table_grid(ctx, ex, w);
 	}
-	buf_free(&ex);
 	if (ctx->qdepth > 0)
 		ctx->q_sep = true;
 	md_restore_inl(ctx);
@@ -2246,8 +2435,23 @@ md_budget_spent(struct md2gmi *ctx)
 	    now.tv_nsec >= ctx->deadline.tv_nsec);
 }
 
-/* Every callback starts here: -1 once something failed or time is up. */
+/* Read the clock: -1 once the budget is spent. */
 static int
+md_cb_clock(struct md2gmi *ctx)
+{
+	ctx->ticks = 0;
+	if (!md_budget_spent(ctx))
+		return 0;
+	ctx->timed_out = true;
+	ctx->err = true;
+	return -1;
+}
+
+/*
+ * Every callback starts here: -1 once something failed or time is up.
+ * Inline, because it runs for every callback and rarely reads the clock.
+ */
+static inline int
 md_cb_check(struct md2gmi *ctx)
 {
 	if (ctx->err)
@@ -2255,12 +2459,7 @@ md_cb_check(struct md2gmi *ctx)
 	if (ctx->opts->budget_ms == 0 ||
 	    ++ctx->ticks < MD2GMI_CLOCK_EVERY)
 		return 0;
-	ctx->ticks = 0;
-	if (!md_budget_spent(ctx))
-		return 0;
-	ctx->timed_out = true;
-	ctx->err = true;
-	return -1;
+	return md_cb_clock(ctx);
 }
 
 static int
@@ -2390,18 +2589,18 @@ md_enter_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 		return -1;
 	switch (type) {
 	case MD_SPAN_A:
-		buf_reset(&ctx->tmp2);
+		md_reset(&ctx->tmp2);
 		rc = attr_decode(&((MD_SPAN_A_DETAIL *)detail)->href,
 		    &ctx->tmp2);
 		if (rc == 0)
-			rc = md_link_begin(ctx, buf_span(&ctx->tmp2));
+			rc = md_link_begin(ctx, md_bspan(&ctx->tmp2));
 		break;
 	case MD_SPAN_IMG:
-		buf_reset(&ctx->tmp2);
+		md_reset(&ctx->tmp2);
 		rc = attr_decode(&((MD_SPAN_IMG_DETAIL *)detail)->src,
 		    &ctx->tmp2);
 		if (rc == 0)
-			rc = md_img_begin(ctx, buf_span(&ctx->tmp2));
+			rc = md_img_begin(ctx, md_bspan(&ctx->tmp2));
 		break;
 	case MD_SPAN_CODE:
 		ctx->in_code_span = true;
@@ -2453,21 +2652,38 @@ md_leave_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 	return rc == -1 ? -1 : 0;
 }
 
+/*
+ * Most text is prose in a paragraph or item whose block already has
+ * words, outside links, images and HTML, with no space owed: everything
+ * md_sink would check passes and the text goes straight to the line.
+ */
+static bool
+md_is_plain(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
+{
+	return (type == MD_TEXT_NORMAL || type == MD_TEXT_CODE) && size > 0 &&
+	    ctx->inl != INL_NONE && !ctx->soft && ctx->other_text &&
+	    ctx->link_nest == 0 && ctx->img_depth == 0 &&
+	    ctx->html_skip == 0 && !ctx->in_code_block &&
+	    !ctx->in_html_block;
+}
+
 static int
 md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 {
 	struct md2gmi	*ctx = ud;
-	struct span	 s = span_make(text, size);
+	struct span	 s = { text, size };
 	int		 rc;
 
 	if (md_cb_check(ctx) == -1)
 		return -1;
-	if (ctx->in_code_block)
+	if (md_is_plain(ctx, type, size))
+		rc = md_put_text(&ctx->line, s);
+	else if (ctx->in_code_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
 		    md_code_text(ctx, s);
 	else if (ctx->in_html_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
-		    buf_append_span(&ctx->code, s);
+		    md_append(&ctx->code, s);
 	else {
 		switch (type) {
 		case MD_TEXT_NULLCHAR:
@@ -2481,10 +2697,10 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 			rc = 0;
 			break;
 		case MD_TEXT_ENTITY:
-			buf_reset(&ctx->tmp2);
+			md_reset(&ctx->tmp2);
 			rc = ent_decode(s, &ctx->tmp2);
 			if (rc == 0)
-				rc = md_sink(ctx, buf_span(&ctx->tmp2), 0);
+				rc = md_sink(ctx, md_bspan(&ctx->tmp2), 0);
 			break;
 		case MD_TEXT_HTML:
 			rc = md_html(ctx, s, false);
@@ -2506,6 +2722,7 @@ md_ctx_free(struct md2gmi *ctx)
 	free(ctx->links);
 	free(ctx->tbl.cells);
 	buf_free(&ctx->tbl.text);
+	buf_free(&ctx->tbl.ex);
 	buf_free(&ctx->blk);
 	buf_free(&ctx->line);
 	buf_free(&ctx->label);
@@ -2524,7 +2741,7 @@ md_notes(struct md2gmi *ctx)
 {
 	if (ctx->notes.len == 0)
 		return 0;
-	if (md_sep(ctx->out) == -1 || buf_puts(ctx->out, "## Notes\n\n") == -1)
+	if (md_sep(ctx->out) == -1 || md_puts(ctx->out, "## Notes\n\n") == -1)
 		return -1;
 	return buf_append(ctx->out, ctx->notes.p, ctx->notes.len);
 }
@@ -2577,6 +2794,7 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	buf_init(&ctx.tmp2, max);
 	buf_init(&ctx.code_src, MD2GMI_MAX_HREF + 1);
 	buf_init(&ctx.tbl.text, max);
+	buf_init(&ctx.tbl.ex, max);
 	ctx.code_alt[0] = '\0';
 	md_presize(&ctx, md.n);
 
