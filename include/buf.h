@@ -26,10 +26,22 @@ struct buf {
 };
 
 /* Make a span of a NUL-terminated string (for constants, never wire bytes). */
-struct span	span_cstr(const char *s);
+static inline struct span
+span_cstr(const char *s)
+{
+	struct span	sp = { s, strlen(s) };
+
+	return sp;
+}
 
 /* Make a span of n bytes at p. */
-struct span	span_make(const char *p, size_t n);
+static inline struct span
+span_make(const char *p, size_t n)
+{
+	struct span	sp = { p, n };
+
+	return sp;
+}
 
 /* True when the span holds exactly the bytes of the C string s. */
 bool		span_eq_cstr(struct span s, const char *cs);
@@ -38,7 +50,13 @@ bool		span_eq_cstr(struct span s, const char *cs);
 bool		span_caseeq_cstr(struct span s, const char *cs);
 
 /* True when s begins with the C string prefix. */
-bool		span_starts_with(struct span s, const char *prefix);
+static inline bool
+span_starts_with(struct span s, const char *prefix)
+{
+	size_t	n = strlen(prefix);
+
+	return s.n >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
+}
 
 /* Index of the first byte c in s, or -1. */
 long		span_index(struct span s, char c);
@@ -50,7 +68,11 @@ void		buf_init(struct buf *b, size_t max);
 void		buf_free(struct buf *b);
 
 /* Forget the contents but keep the memory for reuse. */
-void		buf_reset(struct buf *b);
+static inline void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+}
 
 /* Append n bytes, growing as needed: buf_append without its fast path. */
 int		buf_append_slow(struct buf *b, const void *p, size_t n);
@@ -87,10 +109,18 @@ buf_putc(struct buf *b, char c)
 }
 
 /* Append a C string (constants and our own text, never wire bytes). */
-int		buf_puts(struct buf *b, const char *s);
+static inline int
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
 
 /* Append a span. */
-int		buf_append_span(struct buf *b, struct span s);
+static inline int
+buf_append_span(struct buf *b, struct span s)
+{
+	return buf_append(b, s.p, s.n);
+}
 
 /* Append printf-formatted text; 0 or -1. */
 int		buf_printf(struct buf *b, const char *fmt, ...)
@@ -106,7 +136,13 @@ int		buf_reserve(struct buf *b, size_t n);
 const char	*buf_cstr(struct buf *b);
 
 /* The contents as a span (valid until the next append). */
-struct span	buf_span(const struct buf *b);
+static inline struct span
+buf_span(const struct buf *b)
+{
+	struct span	sp = { b->p != NULL ? b->p : "", b->len };
+
+	return sp;
+}
 
 /*
  * Move the contents out: the caller owns the returned pointer (free()) and

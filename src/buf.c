@@ -8,21 +8,7 @@
 #include "buf.h"
 #include "mem.h"
 
-struct span
-span_cstr(const char *s)
-{
-	struct span	sp = { s, strlen(s) };
 
-	return sp;
-}
-
-struct span
-span_make(const char *p, size_t n)
-{
-	struct span	sp = { p, n };
-
-	return sp;
-}
 
 bool
 span_eq_cstr(struct span s, const char *cs)
@@ -40,13 +26,6 @@ span_caseeq_cstr(struct span s, const char *cs)
 	return s.n == n && (n == 0 || strncasecmp(s.p, cs, n) == 0);
 }
 
-bool
-span_starts_with(struct span s, const char *prefix)
-{
-	size_t	n = strlen(prefix);
-
-	return s.n >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
-}
 
 long
 span_index(struct span s, char c)
@@ -78,11 +57,6 @@ buf_free(struct buf *b)
 	b->cap = 0;
 }
 
-void
-buf_reset(struct buf *b)
-{
-	b->len = 0;
-}
 
 /*
  * Grow geometrically so that appending byte by byte stays linear, but never
@@ -127,17 +101,7 @@ buf_append_slow(struct buf *b, const void *p, size_t n)
 extern inline int	buf_append(struct buf *, const void *, size_t);
 extern inline int	buf_putc(struct buf *, char);
 
-int
-buf_puts(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
 
-int
-buf_append_span(struct buf *b, struct span s)
-{
-	return buf_append(b, s.p, s.n);
-}
 
 int
 buf_printf(struct buf *b, const char *fmt, ...)
@@ -171,15 +135,6 @@ buf_cstr(struct buf *b)
 	return b->p;
 }
 
-struct span
-buf_span(const struct buf *b)
-{
-	struct span	sp = { b->p, b->len };
-
-	if (sp.p == NULL)
-		sp.p = "";
-	return sp;
-}
 
 char *
 buf_take(struct buf *b, size_t *len)

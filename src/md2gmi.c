@@ -128,58 +128,6 @@ struct md2gmi {
 };
 
 /*
- * The span and buf helpers of buf.c, again as static inline functions:
- * the renderer calls them for every callback and every line, and an
- * out-of-line call costs more than they do.
- */
-static inline struct span
-md_span(const char *p, size_t n)
-{
-	struct span	sp = { p, n };
-
-	return sp;
-}
-
-static inline struct span
-md_cstr(const char *s)
-{
-	return md_span(s, strlen(s));
-}
-
-/* As buf_span: never a NULL pointer, even for a buffer never grown. */
-static inline struct span
-md_bspan(const struct buf *b)
-{
-	return md_span(b->p != NULL ? b->p : "", b->len);
-}
-
-static inline void
-md_reset(struct buf *b)
-{
-	b->len = 0;
-}
-
-static inline int
-md_puts(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-static inline int
-md_append(struct buf *b, struct span s)
-{
-	return buf_append(b, s.p, s.n);
-}
-
-static inline bool
-md_starts(struct span s, const char *prefix)
-{
-	size_t	n = strlen(prefix);
-
-	return s.n >= n && (n == 0 || memcmp(s.p, prefix, n) == 0);
-}
-
-/*
  * Byte classes, so that text is scanned with one table load per byte and
  * clean runs are copied whole.  Our link markers are controls too but get
  * their own class: text we collected may hold them, the author's may not.
@@ -565,14 +513,14 @@ ent_decode(struct span e, struct buf *b)
 		if (ent_numeric(e, &cp) == 0)
 			return u8_put(b, cp);
 	} else if (e.n >= 3 && e.p[0] == '&' && e.p[e.n - 1] == ';') {
-		struct span	name = md_span(e.p + 1, e.n - 2);
+		struct span	name = span_make(e.p + 1, e.n - 2);
 
 		for (i = 0; i < sizeof(md2gmi_entities) /
 		    sizeof(md2gmi_entities[0]); i++)
 			if (span_eq_cstr(name, md2gmi_entities[i].name))
 				return u8_put(b, md2gmi_entities[i].cp);
 	}
-	return md_append(b, e);
+	return buf_append_span(b, e);
 }
 
 /* Decode every "&...;" in raw text (HTML text and attributes). */
@@ -593,7 +541,7 @@ ent_decode_all(struct span s, struct buf *b)
 				break;
 		if (j < s.n && s.p[j] == ';' && j > i + 1) {
 			if (buf_append(b, s.p + start, i - start) == -1 ||
-			    ent_decode(md_span(s.p + i, j - i + 1), b) == -1)
+			    ent_decode(span_make(s.p + i, j - i + 1), b) == -1)
 				return -1;
 			start = i = j + 1;
 		} else
@@ -612,7 +560,7 @@ attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
 	if (a->text == NULL || a->size == 0)
 		return 0;
 	for (i = 0; a->substr_offsets[i] < a->size; i++) {
-		s = md_span(a->text + a->substr_offsets[i],
+		s = span_make(a->text + a->substr_offsets[i],
 		    a->substr_offsets[i + 1] - a->substr_offsets[i]);
 		switch (a->substr_types[i]) {
 		case MD_TEXT_ENTITY:
@@ -624,7 +572,7 @@ attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
 				return -1;
 			break;
 		default:
-			if (md_append(b, s) == -1)
+			if (buf_append_span(b, s) == -1)
 				return -1;
 			break;
 		}
@@ -644,15 +592,15 @@ md2gmi_resolve(const char *base, struct span ref, struct buf *out)
 	struct buf	b, r;
 	int		rc;
 
-	if (url_scheme(ref).n > 0 || md_starts(ref, "//"))
-		return md_append(out, ref);
+	if (url_scheme(ref).n > 0 || span_starts_with(ref, "//"))
+		return buf_append_span(out, ref);
 	if (base == NULL || base[0] != '/')
 		base = "/";
 	buf_init(&b, 3 * strlen(base) + 2);
 	buf_init(&r, 3 * ref.n + 2);
-	if (url_escape_relative(md_cstr(base), &b) == -1 ||
+	if (url_escape_relative(span_cstr(base), &b) == -1 ||
 	    url_escape_relative(ref, &r) == -1 ||
-	    url_resolve(md_bspan(&b), md_bspan(&r), out, NULL) == -1)
+	    url_resolve(buf_span(&b), buf_span(&r), out, NULL) == -1)
 		rc = -1;
 	else
 		rc = 0;
@@ -752,10 +700,10 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 	buf_init(&fs, abs.max + 8);
 	if (md2gmi_resolve(ctx->opts->base, raw, &abs) == -1)
 		goto fail;
-	if (abs.len == 0 || url_split(md_bspan(&abs), &u) == -1)
+	if (abs.len == 0 || url_split(buf_span(&abs), &u) == -1)
 		goto done;
 	path = u.path;
-	rest = md_span(path.p + path.n, abs.len - (size_t)(path.p +
+	rest = span_make(path.p + path.n, abs.len - (size_t)(path.p +
 	    path.n - abs.p));
 	if (md_capsule_path(path, &fs) == -1)
 		goto done;
@@ -769,7 +717,7 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 				rest.n = (size_t)hash;
 		} else
 			rest.n = 0;
-		rc = url_escape_uri(path, out) == -1 || md_puts(out, ".gmi") ==
+		rc = url_escape_uri(path, out) == -1 || buf_puts(out, ".gmi") ==
 		    -1 || url_escape_uri(rest, out) == -1 ? -1 : 1;
 		goto done;
 	}
@@ -777,14 +725,14 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 		flen = fs.len;
 		fs.p[flen - 1] = '\0';
 		fs.len = flen - 1;
-		if (md_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
+		if (buf_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
 		    ctx->opts->exists != NULL && md_exists(ctx, fs.p)) {
-			rc = url_escape_uri(md_span(path.p, path.n - 1),
-			    out) == -1 || md_puts(out, ".gmi") == -1 ? -1 : 1;
+			rc = url_escape_uri(span_make(path.p, path.n - 1),
+			    out) == -1 || buf_puts(out, ".gmi") == -1 ? -1 : 1;
 			goto done;
 		}
 		fs.len = flen - 1;
-		if (md_puts(&fs, "/") == -1 || buf_cstr(&fs) == NULL)
+		if (buf_puts(&fs, "/") == -1 || buf_cstr(&fs) == NULL)
 			goto fail;
 	}
 	if (md_exists(ctx, fs.p))
@@ -848,7 +796,7 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 	while (href.n > 0 && (href.p[href.n - 1] == ' ' ||
 	    href.p[href.n - 1] == '\t'))
 		href.n--;
-	md_reset(&ctx->tmp);
+	buf_reset(&ctx->tmp);
 	if (href.n == 0 || href.p[0] == '#' || href.n > MD2GMI_MAX_HREF)
 		return 0;
 	if ((scheme = url_scheme(href)).n > 0) {
@@ -856,7 +804,7 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 			return 0;
 		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	}
-	if (md_starts(href, "//"))
+	if (span_starts_with(href, "//"))
 		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
 	if ((rc = md_rewrite_relative(ctx, href, &ctx->tmp)) == 0)
 		fm_diag_add(ctx->diags, md_line_of(ctx, href), "%s to a "
@@ -1110,7 +1058,7 @@ md_sink(struct md2gmi *ctx, struct span s, unsigned flags)
 static int
 md_sink_cstr(struct md2gmi *ctx, const char *s, unsigned flags)
 {
-	return md_sink(ctx, md_cstr(s), flags);
+	return md_sink(ctx, span_cstr(s), flags);
 }
 
 /* A hard break: a new line where the block keeps breaks, else a space. */
@@ -1172,11 +1120,11 @@ md_link_begin(struct md2gmi *ctx, struct span href)
 {
 	if (ctx->link_nest++ > 0)
 		return 0;
-	md_reset(&ctx->href);
-	md_reset(&ctx->label);
+	buf_reset(&ctx->href);
+	buf_reset(&ctx->label);
 	ctx->collide_skip = -1;
 	ctx->link_dropped = href.n > MD2GMI_MAX_HREF;
-	return ctx->link_dropped ? 0 : md_append(&ctx->href, href);
+	return ctx->link_dropped ? 0 : buf_append_span(&ctx->href, href);
 }
 
 /* Autolinks (R22): the text is the destination, maybe minus a scheme. */
@@ -1206,8 +1154,8 @@ md_link_end(struct md2gmi *ctx)
 
 	if (ctx->link_nest == 0 || --ctx->link_nest > 0)
 		return 0;
-	label = md_bspan(&ctx->label);
-	href = md_bspan(&ctx->href);
+	label = buf_span(&ctx->label);
+	href = buf_span(&ctx->href);
 	while (label.n > 0 && label.p[label.n - 1] == ' ')
 		label.n--;
 	while (label.n > 0 && label.p[0] == ' ') {
@@ -1229,9 +1177,9 @@ md_img_begin(struct md2gmi *ctx, struct span src)
 {
 	if (ctx->img_depth++ > 0)
 		return 0;
-	md_reset(&ctx->alt);
-	md_reset(&ctx->code_src);
-	return md_append(&ctx->code_src, md_span(src.p,
+	buf_reset(&ctx->alt);
+	buf_reset(&ctx->code_src);
+	return buf_append_span(&ctx->code_src, span_make(src.p,
 	    src.n > MD2GMI_MAX_HREF ? 0 : src.n));
 }
 
@@ -1245,28 +1193,28 @@ md_img_end(struct md2gmi *ctx)
 
 	if (ctx->img_depth == 0 || --ctx->img_depth > 0)
 		return 0;
-	alt = md_bspan(&ctx->alt);
-	src = md_bspan(&ctx->code_src);
+	alt = buf_span(&ctx->alt);
+	src = buf_span(&ctx->code_src);
 	while (alt.n > 0 && alt.p[alt.n - 1] == ' ')
 		alt.n--;
 	while (alt.n > 0 && alt.p[0] == ' ') {
 		alt.p++;
 		alt.n--;
 	}
-	md_reset(&ctx->tmp2);
+	buf_reset(&ctx->tmp2);
 	if (alt.n > 0)
-		rc = md_append(&ctx->tmp2, alt);
+		rc = buf_append_span(&ctx->tmp2, alt);
 	else {
 		slash = src.n ? memrchr(src.p, '/', src.n) : NULL;
-		rc = md_puts(&ctx->tmp2, "Image: ");
+		rc = buf_puts(&ctx->tmp2, "Image: ");
 		if (rc == 0)
 			rc = slash ? buf_append(&ctx->tmp2, slash + 1,
 			    src.n - (size_t)(slash + 1 - src.p)) :
-			    md_append(&ctx->tmp2, src);
+			    buf_append_span(&ctx->tmp2, src);
 	}
 	if (rc == -1)
 		return -1;
-	idx = md_link_add(ctx, src, md_bspan(&ctx->tmp2), true);
+	idx = md_link_add(ctx, src, buf_span(&ctx->tmp2), true);
 	if (idx == -2)
 		return -1;
 	if (ctx->link_nest > 0 && !ctx->link_dropped) {
@@ -1352,12 +1300,12 @@ md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
 	struct buf	*b = &ctx->blk;
 
 	if (ctx->qdepth > 0) {
-		if (ctx->q_sep && ctx->q_any && md_puts(b, ">\n") == -1)
+		if (ctx->q_sep && ctx->q_any && buf_puts(b, ">\n") == -1)
 			return -1;
 		ctx->q_sep = false;
 		ctx->q_any = true;
 	}
-	if (md_puts(b, prefix) == -1)
+	if (buf_puts(b, prefix) == -1)
 		return -1;
 	if (escape && md_needs_escape(text) && buf_putc(b, ' ') == -1)
 		return -1;
@@ -1418,17 +1366,17 @@ md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
 	size_t		 i, start = 0;
 
 	md_footnote_refs(&ctx->line);
-	all = md_bspan(&ctx->line);
+	all = buf_span(&ctx->line);
 	while (start <= all.n) {
 		nl = all.n > start ? memchr(all.p + start, '\n',
 		    all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
-		seg = md_trim(md_span(all.p + start, i - start));
+		seg = md_trim(span_make(all.p + start, i - start));
 		start = i + 1;
 		if (seg.n > 0 && md_put_line(ctx, prefix, seg, escape) == -1)
 			return -1;
 	}
-	md_reset(&ctx->line);
+	buf_reset(&ctx->line);
 	ctx->soft = false;
 	return 0;
 }
@@ -1476,7 +1424,7 @@ md_block_begin(struct md2gmi *ctx, MD_BLOCKTYPE type)
 	ctx->is_note = false;
 	ctx->q_sep = false;
 	ctx->q_any = false;
-	md_reset(&ctx->blk);
+	buf_reset(&ctx->blk);
 }
 
 /* R20/R21: the block, then a blank line and its links (or only them). */
@@ -1490,24 +1438,24 @@ md_block_end(struct md2gmi *ctx)
 
 	bare = ctx->link_only_ok && !ctx->other_text && ctx->nlinks > 0;
 	if (!bare && ctx->blk.len > 0 && (md_sep(dst) == -1 ||
-	    md_expand(ctx, md_bspan(&ctx->blk), dst) == -1))
+	    md_expand(ctx, buf_span(&ctx->blk), dst) == -1))
 		return -1;
 	if (ctx->nlinks > 0 && md_sep(dst) == -1)
 		return -1;
 	for (i = 0; i < ctx->nlinks; i++) {
 		l = &ctx->links[i];
-		if (md_puts(dst, "=> ") == -1 || md_puts(dst, l->url) == -1 ||
+		if (buf_puts(dst, "=> ") == -1 || buf_puts(dst, l->url) == -1 ||
 		    (l->numbered && (buf_putc(dst, ' ') == -1 ||
 		    md_put_num(dst, '[', i + 1, ']') == -1)) ||
 		    (l->label && (buf_putc(dst, ' ') == -1 ||
-		    md_puts(dst, l->label) == -1)) ||
+		    buf_puts(dst, l->label) == -1)) ||
 		    buf_putc(dst, '\n') == -1)
 			return -1;
 	}
 	ctx->info->nlinks += ctx->nlinks;
 	md_links_clear(ctx);
-	md_reset(&ctx->blk);
-	md_reset(&ctx->line);
+	buf_reset(&ctx->blk);
+	buf_reset(&ctx->line);
 	ctx->html_skip = 0;
 	ctx->link_nest = 0;
 	ctx->img_depth = 0;
@@ -1585,10 +1533,10 @@ md_html_attr(struct span tag, const char *name)
 				ve = i;
 			}
 			if (match)
-				return md_span(tag.p + vs, ve - vs);
+				return span_make(tag.p + vs, ve - vs);
 		}
 	}
-	return md_span("", 0);
+	return span_make("", 0);
 }
 
 static int
@@ -1598,16 +1546,16 @@ md_html_img(struct md2gmi *ctx, struct span attrs)
 	struct span	 alt;
 	int		 rc;
 
-	md_reset(b);
+	buf_reset(b);
 	if (ent_decode_all(md_html_attr(attrs, "src"), b) == -1)
 		return -1;
-	if (md_img_begin(ctx, md_bspan(b)) == -1)
+	if (md_img_begin(ctx, buf_span(b)) == -1)
 		return -1;
-	md_reset(b);
+	buf_reset(b);
 	alt = md_html_attr(attrs, "alt");
 	rc = ent_decode_all(alt, b);
 	if (rc == 0)
-		rc = md_sink(ctx, md_bspan(b), 0);
+		rc = md_sink(ctx, buf_span(b), 0);
 	if (rc == 0)
 		rc = md_img_end(ctx);
 	return rc;
@@ -1616,10 +1564,10 @@ md_html_img(struct md2gmi *ctx, struct span attrs)
 static int
 md_html_a(struct md2gmi *ctx, struct span attrs)
 {
-	md_reset(&ctx->tmp2);
+	buf_reset(&ctx->tmp2);
 	if (ent_decode_all(md_html_attr(attrs, "href"), &ctx->tmp2) == -1)
 		return -1;
-	return md_link_begin(ctx, md_bspan(&ctx->tmp2));
+	return md_link_begin(ctx, buf_span(&ctx->tmp2));
 }
 
 /* One tag: name (lower case), whether it closes, and its attributes. */
@@ -1662,7 +1610,7 @@ md_html_markup(struct md2gmi *ctx, struct span s, size_t i, bool block)
 	bool		 closing = false, selfclose;
 	char		 q = 0;
 
-	if (md_starts(md_span(s.p + i, s.n - i), "<!--")) {
+	if (span_starts_with(span_make(s.p + i, s.n - i), "<!--")) {
 		end = memmem(s.p + i + 4, s.n - i - 4, "-->", 3);
 		return end ? (size_t)(end - s.p) + 3 : s.n;
 	}
@@ -1699,7 +1647,7 @@ md_html_markup(struct md2gmi *ctx, struct span s, size_t i, bool block)
 			break;
 	}
 	selfclose = k > j && k < s.n && s.p[k - 1] == '/';
-	if (md_html_tag(ctx, name, closing, selfclose, md_span(s.p + j,
+	if (md_html_tag(ctx, name, closing, selfclose, span_make(s.p + j,
 	    k - j), block) == -1)
 		ctx->err = true;
 	return k < s.n ? k + 1 : s.n;
@@ -1719,10 +1667,10 @@ md_html(struct md2gmi *ctx, struct span s, bool block)
 		lt = memchr(s.p + i, '<', s.n - i);
 		j = lt ? (size_t)(lt - s.p) : s.n;
 		if (ctx->html_skip == 0) {
-			md_reset(&ctx->tmp2);
-			if (ent_decode_all(md_span(s.p + i, j - i),
+			buf_reset(&ctx->tmp2);
+			if (ent_decode_all(span_make(s.p + i, j - i),
 			    &ctx->tmp2) == -1 || md_sink(ctx,
-			    md_bspan(&ctx->tmp2), block ? SK_COLLAPSE : 0) ==
+			    buf_span(&ctx->tmp2), block ? SK_COLLAPSE : 0) ==
 			    -1)
 				return -1;
 		}
@@ -1774,14 +1722,14 @@ md_li_flush(struct md2gmi *ctx)
 	struct span		 t;
 
 	md_footnote_refs(&ctx->line);
-	t = md_trim(md_bspan(&ctx->line));
+	t = md_trim(buf_span(&ctx->line));
 	if (t.n > 0 || (!ctx->li_done && l->task)) {
 		/* One line per item: hard breaks were already spaces. */
 		if (md_put_line(ctx, l->prefix, t, false) == -1)
 			return -1;
 	}
 	ctx->li_done = true;
-	md_reset(&ctx->line);
+	buf_reset(&ctx->line);
 	ctx->soft = false;
 	return 0;
 }
@@ -1865,7 +1813,7 @@ md_enter_li(struct md2gmi *ctx, const MD_BLOCK_LI_DETAIL *d)
 	*p = '\0';
 	ctx->li_done = false;
 	ctx->inl = INL_LI;
-	md_reset(&ctx->line);
+	buf_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -1897,7 +1845,7 @@ md_enter_p(struct md2gmi *ctx)
 	if (md_inner(ctx) == CTR_LIST)
 		return;
 	ctx->inl = INL_P;
-	md_reset(&ctx->line);
+	buf_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -1948,7 +1896,7 @@ md_enter_h(struct md2gmi *ctx, const MD_BLOCK_H_DETAIL *d)
 		return;
 	ctx->h_level = (int)d->level;
 	ctx->inl = ctx->qdepth > 0 ? INL_P : INL_H;
-	md_reset(&ctx->line);
+	buf_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -1985,7 +1933,7 @@ md_leave_h(struct md2gmi *ctx)
 	if (ctx->qdepth > 0)
 		return md_leave_p(ctx);
 	md_footnote_refs(&ctx->line);
-	t = md_trim(md_bspan(&ctx->line));
+	t = md_trim(buf_span(&ctx->line));
 	ctx->inl = INL_NONE;
 	if (t.n == 0)
 		return 0;
@@ -1999,14 +1947,14 @@ md_leave_h(struct md2gmi *ctx)
 			/* The header already says it. */
 			info->dropped_h1 = true;
 			md_links_clear(ctx);
-			md_reset(&ctx->line);
+			buf_reset(&ctx->line);
 			return 0;
 		}
 	}
 	if (md_put_line(ctx, hashes[ctx->h_level > 3 ? 2 :
 	    ctx->h_level - 1], t, false) == -1)
 		return -1;
-	md_reset(&ctx->line);
+	buf_reset(&ctx->line);
 	return 0;
 }
 
@@ -2020,11 +1968,11 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 
 	if (md_break_item(ctx) == -1)
 		return -1;
-	md_reset(&ctx->code);
-	md_reset(&ctx->tmp2);
+	buf_reset(&ctx->code);
+	buf_reset(&ctx->tmp2);
 	if (attr_decode(&d->lang, &ctx->tmp2) == -1)
 		return -1;
-	alt = md_trim(md_bspan(&ctx->tmp2));
+	alt = md_trim(buf_span(&ctx->tmp2));
 	if (alt.n >= sizeof(ctx->code_alt))
 		alt.n = sizeof(ctx->code_alt) - 1;
 	for (i = 0; i < alt.n; i++) {
@@ -2041,29 +1989,29 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 static int
 md_leave_code(struct md2gmi *ctx)
 {
-	struct span	 all = md_bspan(&ctx->code), ln;
+	struct span	 all = buf_span(&ctx->code), ln;
 	const char	*nl;
 	size_t		 i, start = 0;
 	struct buf	*b = &ctx->blk;
 
 	if (all.n > 0 && all.p[all.n - 1] == '\n')
 		all.n--;
-	if (md_puts(b, "```") == -1 || md_puts(b, ctx->code_alt) == -1 ||
+	if (buf_puts(b, "```") == -1 || buf_puts(b, ctx->code_alt) == -1 ||
 	    buf_putc(b, '\n') == -1)
 		return -1;
 	while (all.n > 0 && start <= all.n) {
 		nl = all.n > start ? memchr(all.p + start, '\n',
 		    all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
-		ln = md_span(all.p + start, i - start);
+		ln = span_make(all.p + start, i - start);
 		start = i + 1;
 		/* A toggle inside the block would close it early. */
-		if (md_starts(ln, "```") && buf_putc(b, ' ') == -1)
+		if (span_starts_with(ln, "```") && buf_putc(b, ' ') == -1)
 			return -1;
-		if (md_append(b, ln) == -1 || buf_putc(b, '\n') == -1)
+		if (buf_append_span(b, ln) == -1 || buf_putc(b, '\n') == -1)
 			return -1;
 	}
-	if (md_puts(b, "```\n") == -1)
+	if (buf_puts(b, "```\n") == -1)
 		return -1;
 	ctx->in_code_block = false;
 	if (ctx->qdepth > 0)
@@ -2093,11 +2041,11 @@ md_code_text(struct md2gmi *ctx, struct span s)
 static void
 md_enter_html(struct md2gmi *ctx)
 {
-	md_reset(&ctx->code);
+	buf_reset(&ctx->code);
 	ctx->in_html_block = true;
 	if (md_inner(ctx) != CTR_LIST) {
 		ctx->inl = INL_HTML;
-		md_reset(&ctx->line);
+		buf_reset(&ctx->line);
 		ctx->soft = false;
 	}
 }
@@ -2108,7 +2056,7 @@ md_leave_html(struct md2gmi *ctx)
 	int	rc;
 
 	ctx->in_html_block = false;
-	rc = md_html(ctx, md_bspan(&ctx->code), true);
+	rc = md_html(ctx, buf_span(&ctx->code), true);
 	ctx->html_skip = 0;
 	if (rc == -1 || md_inner(ctx) == CTR_LIST)
 		return rc;
@@ -2127,7 +2075,7 @@ md_hr(struct md2gmi *ctx)
 	if (md_inner(ctx) == CTR_LIST)
 		return md_break_item(ctx);
 	return md_put_line(ctx, ctx->qdepth > 0 ? "> " : "",
-	    md_cstr("---"), false);
+	    span_cstr("---"), false);
 }
 
 /* Tables (R17). */
@@ -2145,7 +2093,7 @@ md_enter_table(struct md2gmi *ctx, const MD_BLOCK_TABLE_DETAIL *d)
 	t->ncells = 0;
 	t->in_head = false;
 	memset(t->align, 0, sizeof(t->align));
-	md_reset(&t->text);
+	buf_reset(&t->text);
 	ctx->other_text = true;
 	return 0;
 }
@@ -2158,7 +2106,7 @@ md_enter_cell(struct md2gmi *ctx, const MD_BLOCK_TD_DETAIL *d)
 	if (t->in_head && t->col < MD2GMI_MAX_COLS)
 		t->align[t->col] = d->align;
 	ctx->inl = INL_TD;
-	md_reset(&ctx->line);
+	buf_reset(&ctx->line);
 	ctx->soft = false;
 }
 
@@ -2182,7 +2130,7 @@ md_add_cell(struct md2gmi *ctx, struct span s)
 	t->cells[t->ncells].len = s.n;
 	t->ncells++;
 	t->col++;
-	return md_append(&t->text, s);
+	return buf_append_span(&t->text, s);
 }
 
 static int
@@ -2192,8 +2140,8 @@ md_leave_cell(struct md2gmi *ctx)
 
 	md_footnote_refs(&ctx->line);
 	rc = ctx->tbl.col < ctx->tbl.ncols ?
-	    md_add_cell(ctx, md_trim(md_bspan(&ctx->line))) : 0;
-	md_reset(&ctx->line);
+	    md_add_cell(ctx, md_trim(buf_span(&ctx->line))) : 0;
+	buf_reset(&ctx->line);
 	ctx->inl = INL_NONE;
 	return rc;
 }
@@ -2204,7 +2152,7 @@ md_leave_row(struct md2gmi *ctx)
 	struct md2gmi_table	*t = &ctx->tbl;
 
 	while (t->col < t->ncols)
-		if (md_add_cell(ctx, md_span("", 0)) == -1)
+		if (md_add_cell(ctx, span_make("", 0)) == -1)
 			return -1;
 	t->col = 0;
 	t->rows++;
@@ -2218,7 +2166,7 @@ md_cell(const struct md2gmi_table *t, const struct buf *text, unsigned r,
 	const struct md2gmi_cell	*cl;
 
 	cl = &t->cells[(size_t)r * t->ncols + c];
-	return md_span(text->p + cl->off, cl->len);
+	return span_make(text->p + cl->off, cl->len);
 }
 
 /* Append n copies of byte c. */
@@ -2245,7 +2193,7 @@ md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
 	size_t				 pad, left;
 	unsigned			 c;
 
-	md_reset(b);
+	buf_reset(b);
 	for (c = 0; c < t->ncols; c++) {
 		cl = &t->cells[(size_t)r * t->ncols + c];
 		pad = w[c] - cl->cols;
@@ -2259,7 +2207,7 @@ md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
 	}
 	while (b->len > 0 && b->p[b->len - 1] == ' ')
 		b->len--;
-	if (md_starts(md_bspan(b), "```") &&
+	if (span_starts_with(buf_span(b), "```") &&
 	    buf_putc(&ctx->blk, ' ') == -1)
 		return -1;
 	if (buf_append(&ctx->blk, b->p, b->len) == -1)
@@ -2273,7 +2221,7 @@ md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 	struct md2gmi_table	*t = &ctx->tbl;
 	unsigned		 r, c;
 
-	if (md_puts(&ctx->blk, "```table\n") == -1 ||
+	if (buf_puts(&ctx->blk, "```table\n") == -1 ||
 	    md_grid_row(ctx, text, 0, w) == -1)
 		return -1;
 	for (c = 0; c < t->ncols; c++) {
@@ -2287,7 +2235,7 @@ md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 	for (r = 1; r < t->rows; r++)
 		if (md_grid_row(ctx, text, r, w) == -1)
 			return -1;
-	return md_puts(&ctx->blk, "```\n");
+	return buf_puts(&ctx->blk, "```\n");
 }
 
 /* Too wide to read on a phone: "* Col: value · Col: value" per row. */
@@ -2301,22 +2249,22 @@ md_table_list(struct md2gmi *ctx, const struct buf *text)
 	bool			 any;
 
 	for (r = t->rows > 1 ? 1 : 0; r < t->rows; r++) {
-		md_reset(b);
+		buf_reset(b);
 		any = false;
 		for (c = 0; c < t->ncols; c++) {
 			h = md_cell(t, text, 0, c);
 			v = md_cell(t, text, r, c);
 			if (v.n == 0)
 				continue;
-			if ((any && md_puts(b, " \u00b7 ") == -1) ||
-			    (r > 0 && h.n > 0 && (md_append(b, h) == -1 ||
-			    md_puts(b, ": ") == -1)) ||
-			    md_append(b, v) == -1)
+			if ((any && buf_puts(b, " \u00b7 ") == -1) ||
+			    (r > 0 && h.n > 0 && (buf_append_span(b, h) == -1 ||
+			    buf_puts(b, ": ") == -1)) ||
+			    buf_append_span(b, v) == -1)
 				return -1;
 			any = true;
 		}
 		if (any && md_put_line(ctx, ctx->qdepth > 0 ? "> \u2022 " :
-		    "* ", md_bspan(b), false) == -1)
+		    "* ", buf_span(b), false) == -1)
 			return -1;
 	}
 	return 0;
@@ -2340,22 +2288,22 @@ md_table_cells(struct md2gmi *ctx)
 		for (i = 0; i < t->ncells; i++) {
 			cl = &t->cells[i];
 			cl->cols = cl->len == 0 ? 0 :
-			    u8_columns(md_span(t->text.p + cl->off,
+			    u8_columns(span_make(t->text.p + cl->off,
 			    cl->len));
 		}
 		return &t->text;
 	}
-	md_reset(ex);
+	buf_reset(ex);
 	for (i = 0; i < t->ncells; i++) {
 		cl = &t->cells[i];
 		off = ex->len;
-		if (md_expand(ctx, md_span(t->text.p + cl->off, cl->len),
+		if (md_expand(ctx, span_make(t->text.p + cl->off, cl->len),
 		    ex) == -1)
 			return NULL;
 		cl->off = off;
 		cl->len = ex->len - off;
 		cl->cols = ex->len == off ? 0 :
-		    u8_columns(md_span(ex->p + off, ex->len - off));
+		    u8_columns(span_make(ex->p + off, ex->len - off));
 	}
 	if (ex->p == NULL && buf_reserve(ex, 1) == -1)
 		return NULL;
@@ -2589,18 +2537,18 @@ md_enter_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 		return -1;
 	switch (type) {
 	case MD_SPAN_A:
-		md_reset(&ctx->tmp2);
+		buf_reset(&ctx->tmp2);
 		rc = attr_decode(&((MD_SPAN_A_DETAIL *)detail)->href,
 		    &ctx->tmp2);
 		if (rc == 0)
-			rc = md_link_begin(ctx, md_bspan(&ctx->tmp2));
+			rc = md_link_begin(ctx, buf_span(&ctx->tmp2));
 		break;
 	case MD_SPAN_IMG:
-		md_reset(&ctx->tmp2);
+		buf_reset(&ctx->tmp2);
 		rc = attr_decode(&((MD_SPAN_IMG_DETAIL *)detail)->src,
 		    &ctx->tmp2);
 		if (rc == 0)
-			rc = md_img_begin(ctx, md_bspan(&ctx->tmp2));
+			rc = md_img_begin(ctx, buf_span(&ctx->tmp2));
 		break;
 	case MD_SPAN_CODE:
 		ctx->in_code_span = true;
@@ -2683,7 +2631,7 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 		    md_code_text(ctx, s);
 	else if (ctx->in_html_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
-		    md_append(&ctx->code, s);
+		    buf_append_span(&ctx->code, s);
 	else {
 		switch (type) {
 		case MD_TEXT_NULLCHAR:
@@ -2697,10 +2645,10 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 			rc = 0;
 			break;
 		case MD_TEXT_ENTITY:
-			md_reset(&ctx->tmp2);
+			buf_reset(&ctx->tmp2);
 			rc = ent_decode(s, &ctx->tmp2);
 			if (rc == 0)
-				rc = md_sink(ctx, md_bspan(&ctx->tmp2), 0);
+				rc = md_sink(ctx, buf_span(&ctx->tmp2), 0);
 			break;
 		case MD_TEXT_HTML:
 			rc = md_html(ctx, s, false);
@@ -2741,7 +2689,7 @@ md_notes(struct md2gmi *ctx)
 {
 	if (ctx->notes.len == 0)
 		return 0;
-	if (md_sep(ctx->out) == -1 || md_puts(ctx->out, "## Notes\n\n") == -1)
+	if (md_sep(ctx->out) == -1 || buf_puts(ctx->out, "## Notes\n\n") == -1)
 		return -1;
 	return buf_append(ctx->out, ctx->notes.p, ctx->notes.len);
 }
