@@ -376,7 +376,6 @@ tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	struct tls_ticket_keys		 k;
 	int				 rc;
 
-	(void)ssl;
 	if (enc) {
 		cur = tls_ticket_period((unsigned long long)time(NULL) /
 		    tls_tickets.rotate);
@@ -390,6 +389,13 @@ tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	}
 	if ((rc = tls_ticket_lookup(name, time(NULL), &k)) == 0)
 		return 0;
+	/*
+	 * TLS 1.3 clients use a ticket once (RFC 8446 C.4), and OpenSSL sends
+	 * no new one after a resumption unless asked: without a renewal every
+	 * other connection would be a full handshake.
+	 */
+	if (SSL_version(ssl) == TLS1_3_VERSION)
+		rc = 2;
 	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1 ||
 	    tls_ticket_mac_init(hctx, k.hmac) == -1)
 		rc = -1;

@@ -217,6 +217,23 @@ test_session_resumes_on_every_worker() {
 	    fail "only one worker served"
 }
 
+# A TLS 1.3 client uses each ticket once (OpenSSL's own client cache drops
+# it), so a resumed connection must bring a fresh ticket, or the next one
+# is a full handshake again.  s_client reports every ticket it receives.
+test_resumed_session_gets_a_new_ticket() {
+	_s=$SERVER_DIR/session3
+	printf '%s\r\n' "$(url /)" | openssl s_client -connect \
+	    "127.0.0.1:$GEMINI_PORT" -servername localhost -ign_eof \
+	    -sess_out "$_s" >/dev/null 2>&1
+	_out=$(printf '%s\r\n' "$(url /)" | openssl s_client -connect \
+	    "127.0.0.1:$GEMINI_PORT" -servername localhost -ign_eof \
+	    -sess_in "$_s" 2>&1)
+	printf '%s\n' "$_out" | grep -q '^Reused, TLSv1.3' ||
+	    fail "second connection did not resume"
+	printf '%s\n' "$_out" | grep -q 'New Session Ticket arrived' ||
+	    fail "no new ticket after a resumption"
+}
+
 test_session_resumes_after_reload() {
 	_s=$SERVER_DIR/session2
 	resumed "$_s" >/dev/null
