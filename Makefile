@@ -82,8 +82,10 @@ bench: deps-bench
 
 # capsuled next to Molly Brown and Gophernicus on loopback, inside a private
 # network namespace.  BENCH_FLAGS=--smoke: every setting once, in a minute.
-bench-servers: $(BUILD)/capsuled $(BUILD)/tests/loadclient
+bench-servers: $(BUILD)/capsuled $(BUILD)/tests/loadclient \
+    $(BUILD)/bench/tls_floor
 	CAPSULED=$(BUILD)/capsuled LOADCLIENT=$(BUILD)/tests/loadclient \
+	    TLS_FLOOR=$(BUILD)/bench/tls_floor \
 	    bash bench/run.sh $(BENCH_FLAGS)
 
 bench-md: $(BUILD)/bench/md2gmi_bench
@@ -94,6 +96,12 @@ $(BUILD)/bench/md2gmi_bench: bench/md2gmi_bench.c $(BUILD)/libcapsuled.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) \
 	    $(shell pkg-config --libs md4c-html) $(LDLIBS)
+
+# OpenSSL's own cost per request, both ends in memory, with capsuled's
+# TLS settings.
+$(BUILD)/bench/tls_floor: bench/tls_floor.c $(BUILD)/libcapsuled.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 $(BUILD)/libcapsuled.a: $(LIBOBJ)
 	@rm -f $@
