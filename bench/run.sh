@@ -66,8 +66,10 @@ die() {
 	exit 1
 }
 
-for tool in "$capsuled" "$loadclient"; do
-	[ -x "$tool" ] || die "$tool is missing: run make build/capsuled build/tests/loadclient"
+tls_floor=${TLS_FLOOR:-build/bench/tls_floor}
+idle_conns=${BENCH_IDLE:-10000}
+for tool in "$capsuled" "$loadclient" "$tls_floor"; do
+	[ -x "$tool" ] || die "$tool is missing: run make bench"
 done
 for tool in molly-brown gophernicus socat openssl ss; do
 	command -v "$tool" >/dev/null 2>&1 ||
@@ -156,6 +158,13 @@ gopher:
   listen: ["127.0.0.1:$cap_gopher"]
 # Two workers for two cores; the load client shares them.
 workers: 2
+# The idle test holds 10,000 connections for about half a minute, each
+# until its deadline: room for all of them, and deadlines past the hold.
+timeouts:
+  handshake: 60
+  request: 60
+limits:
+  connections: 12000
 log:
   access: $tmp/capsuled-access.log
   error: $tmp/capsuled-error.log
@@ -231,6 +240,44 @@ awk -v b="$((busy1 - busy0))" -v i="$((idle1 - idle0))" 'BEGIN {
 	printf "busy:     %.0f%% of the CPUs over 1 s before the start%s\n", p,
 	    note
 }'
+echo
+
+# --- Memory at rest --------------------------------------------------------
+
+# rss_kib PID...: the resident set of these processes, in KiB, summed.
+rss_kib() {
+	local pid total=0 v
+	for pid in "$@"; do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+# tree_kib PID: PID and its children (capsuled's parent and workers).
+tree_kib() {
+	# shellcheck disable=SC2046
+	rss_kib "$1" $(pgrep -P "$1")
+}
+cap_workers=$(pgrep -P "$cap_pid" | wc -l)
+cap_worker_kib=$(( $(rss_kib $(pgrep -P "$cap_pid")) / (cap_workers > 0 ? cap_workers : 1) ))
+echo "idle RSS: capsuled $(tree_kib "$cap_pid") KiB in all," \
+    "$cap_worker_kib KiB per worker ($cap_workers workers);" \
+    "molly-brown $(rss_kib "$molly_pid") KiB"
+
+# --- OpenSSL's own floor ---------------------------------------------------
+
+# What OpenSSL alone spends per request with both ends in memory, on the
+# same certificate: the figure capsuled's server CPU is measured against.
+"$tls_floor" -n "$([ "$smoke" = 1 ] && echo 200 || echo 3000)" \
+    "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/floor.txt" ||
+    die "tls_floor failed"
+floor_get() { sed -n "s/^$1: //p" "$tmp/floor.txt"; }
+floor_full=$(floor_get openssl_full_us_per_request)
+floor_resumed=$(floor_get openssl_resumed_us_per_request)
+floor_idle=$(floor_get openssl_idle_bytes_per_connection)
+echo "floor:    OpenSSL alone, server side, in memory: $floor_full us per full" \
+    "handshake + 5 KB reply, $floor_resumed us resumed, $floor_idle bytes" \
+    "per connection waiting for its request"
 echo
 
 # --- Load ------------------------------------------------------------------
@@ -371,6 +418,79 @@ target capsuled "$cap_pid" "$cap_gopher" plain 64 i '/notes/\r\n'
 target gophernicus "$goph_pid" "$goph_port" plain 64 i '/notes/\r\n'
 run_setting
 
+# --- Idle connections ------------------------------------------------------
+
+# established PORT: connections the kernel holds open to PORT.
+established() {
+	ss -Htn state established "( sport = :$1 )" | wc -l
+}
+
+# p99_ms: the p99 latency of 16 clients fetching the page for secs
+# seconds with full handshakes, in milliseconds.
+p99_ms() {
+	local line
+	line=$("$loadclient" -j -T "$threads" -c 16 -d "$secs" -m full \
+	    -e "$gem_ok" -s localhost 127.0.0.1 "$cap_gemini" \
+	    "$(gem_cap page.gmi)" 2>>"$tmp/lc.err" | tail -n 1)
+	awk -v v="$(json_get latency_p99_us "$line")" \
+	    'BEGIN { if (v == "" || v == "null") print "-"; else printf "%.1f\n", v / 1000 }'
+}
+
+# idle_run MODE: hold idle_conns connections that finish the handshake
+# (full) or send nothing at all (plain), measure capsuled's RSS before
+# and while they are held, and the p99 of 16 other clients meanwhile.
+declare -A idle_before idle_held idle_p99 idle_closed
+idle_run() {
+	local mode=$1 sni=() i before held out n
+	[ "$mode" = plain ] || sni=(-s localhost)
+	idle_start
+	before=$(tree_kib "$cap_pid")
+	"$loadclient" -j -T "$threads" -i "$idle_conns" -m "$mode" \
+	    -W "$idle_hold" -d 1 "${sni[@]}" 127.0.0.1 "$cap_gemini" \
+	    >"$tmp/idle-$mode.json" 2>"$tmp/idle-$mode.err" &
+	local lc=$!
+	for i in $(seq 600); do
+		n=$(established "$cap_gemini")
+		[ "$n" -ge "$idle_conns" ] && break
+		kill -0 "$lc" 2>/dev/null || break
+		sleep 0.1
+	done
+	# Let the last handshakes finish before reading the RSS.
+	sleep 1
+	held=$(tree_kib "$cap_pid")
+	idle_p99[$mode]=$(p99_ms)
+	wait "$lc" || die "idle loadclient failed: $(cat "$tmp/idle-$mode.err")"
+	out=$(tail -n 1 "$tmp/idle-$mode.json")
+	idle_before[$mode]=$before
+	idle_held[$mode]=$held
+	idle_closed[$mode]="$(json_get idle_closed_by_server "$out") of $(json_get idle_opened "$out")"
+	printf '  %-20s %-14s held %s connections\n' "idle $mode" capsuled \
+	    "$(json_get idle_opened "$out")"
+}
+
+# A fresh capsuled for each idle run, so that the heap earlier load grew
+# cannot hide what the held connections cost.  It serves the same ports
+# and the same config as the one under load before it.
+idle_start() {
+	kill -TERM "$cap_pid"
+	wait "$cap_pid" 2>/dev/null || true
+	"$capsuled" -f -c "$tmp/capsuled.yaml" >"$tmp/capsuled.log" 2>&1 &
+	cap_pid=$!
+	pids="$pids $cap_pid"
+	wait_port capsuled "$cap_pid" "$cap_gemini" "$tmp/capsuled.log"
+	# One request per worker would not reach every worker; let them
+	# settle instead, so the baseline is a server at rest.
+	sleep 1
+}
+
+# Opening 10,000 handshakes takes a few seconds; the hold must outlast it
+# and the measured run, and end before the server's 60-second deadline.
+idle_hold=$((secs + 25))
+[ "$smoke" = 1 ] && idle_conns=${BENCH_IDLE:-500} idle_hold=8
+idle_p99_base=$(p99_ms)
+idle_run full
+idle_run plain
+
 # --- Report ----------------------------------------------------------------
 
 # agg KIND VALUES: median, min or max of space-separated numbers; "-"
@@ -460,6 +580,31 @@ ratio "gopher capsuled/gophernicus req/s, menu" \
     "$(m rps "gopher menu c=64|capsuled")" "$(m rps "gopher menu c=64|gophernicus")"
 ratio "gopher capsuled CPU/req vs gophernicus, text" \
     "$(m scpu "gopher text c=64|capsuled")" "$(m scpu "gopher text c=64|gophernicus")"
+
+for c in 16 64 256; do
+	ratio "capsuled CPU/req vs OpenSSL floor at c=$c" \
+	    "$(m scpu "gemini full c=$c|capsuled")" "$floor_full"
+done
+ratio "capsuled CPU/req resumed vs OpenSSL floor" \
+    "$(m scpu "gemini resume c=64|capsuled")" "$floor_resumed"
+
+echo
+echo "idle connections: $idle_conns held by one client while 16 others fetch the page"
+printf '%-34s %10s %10s %12s %10s %14s\n' kind 'RSS before' 'RSS held' \
+    'per conn' 'p99 ms' 'closed early'
+printf '%-34s %10s %10s %12s %10s %14s\n' 'none (16 clients alone)' - - - \
+    "$idle_p99_base" -
+for mode in full plain; do
+	case $mode in
+	full) label='TLS handshake done, no request' ;;
+	plain) label='connected, nothing sent' ;;
+	esac
+	printf '%-34s %8s K %8s K %10s B %10s %14s\n' "$label" \
+	    "${idle_before[$mode]}" "${idle_held[$mode]}" \
+	    "$(( (idle_held[$mode] - idle_before[$mode]) * 1024 / idle_conns ))" \
+	    "${idle_p99[$mode]}" "${idle_closed[$mode]}"
+done
+echo "(OpenSSL alone keeps $floor_idle bytes per connection waiting for its request)"
 
 echo
 echo "raw loadclient JSON, one line per run: $results"
