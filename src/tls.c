@@ -233,6 +233,11 @@ tls_ctx_new(const char *cert, const char *key, struct buf *err)
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/*
+	 * Read what the socket has, not one record header then one body:
+	 * a handshake flight and a request are several records.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		buf_printf(err, "cannot load certificate %s: %s", cert,
 		    tls_error_string());
