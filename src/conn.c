@@ -95,12 +95,19 @@ conn_deadline(struct conn *c, unsigned int seconds)
 	evtimer_add(c->timer, &tv);
 }
 
+/*
+ * The read event persists, so a connection that reads several times costs
+ * one epoll_ctl rather than two per wait.  It is taken out while waiting
+ * to write: epoll is level-triggered, and unread input from the client
+ * would otherwise wake the loop again and again.
+ */
 static void
 conn_wait(struct conn *c, enum conn_io want)
 {
-	if (want == CONN_IO_WANT_WRITE)
+	if (want == CONN_IO_WANT_WRITE) {
+		event_del(c->rd);
 		event_add(c->wr, NULL);
-	else
+	} else if (!event_pending(c->rd, EV_READ, NULL))
 		event_add(c->rd, NULL);
 }
 
@@ -214,7 +221,7 @@ conn_start(struct worker *w, int fd, const struct sockaddr *sa,
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	conn_peer_name(sa, salen, c->peer, sizeof(c->peer));
 	response_init(&c->resp);
-	c->rd = event_new(base, fd, EV_READ, conn_on_io, c);
+	c->rd = event_new(base, fd, EV_READ | EV_PERSIST, conn_on_io, c);
 	c->wr = event_new(base, fd, EV_WRITE, conn_on_io, c);
 	c->timer = evtimer_new(base, conn_on_timeout, c);
 	if (c->rd == NULL || c->wr == NULL || c->timer == NULL) {
