@@ -16,6 +16,10 @@
 /* How long accepting pauses after EMFILE/ENFILE, in milliseconds. */
 #define WORKER_EMFILE_PAUSE_MS	100
 
+/* Heap growth step and free heap kept before trimming, in bytes. */
+#define WORKER_HEAP_PAD		(512 * 1024)
+#define WORKER_HEAP_KEEP	(4 * 1024 * 1024)
+
 /* Connections accepted per wake-up, so one listener cannot starve others. */
 #define WORKER_ACCEPT_BATCH	64
 
