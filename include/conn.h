@@ -17,6 +17,9 @@
 /* Bytes read from a file per write when streaming it. */
 #define CONN_CHUNK		16384
 
+/* Bytes handed to one sendfile call on a plain connection. */
+#define CONN_SENDFILE_MAX	(1024 * 1024)
+
 /* How long to drain a client's leftovers after our close, in seconds. */
 #define CONN_LINGER_SECONDS	2
 

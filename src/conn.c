@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ enum conn_phase {
 	CONN_PHASE_HEAD,
 	CONN_PHASE_BODY,
 	CONN_PHASE_FILE,
+	CONN_PHASE_SENDFILE,	/* plain TCP: the kernel copies the file */
 	CONN_PHASE_DONE
 };
 
@@ -62,6 +64,7 @@ struct conn {
 	const char		*out;		/* bytes not yet written */
 	size_t			 outlen;
 	char			*chunk;		/* file data, only when streaming */
+	off_t			 fileleft;	/* file bytes still to send */
 	size_t			 sent;
 	bool			 logged;	/* the access line is written */
 };
@@ -325,6 +328,44 @@ conn_read_request(struct conn *c)
 	return true;
 }
 
+/*
+ * A small response goes out in one write: header, body and file copied
+ * into one buffer make one TLS record and one system call instead of
+ * two or three.  Returns 0 (packed or not worth it) or -1.
+ */
+static int
+conn_pack_small(struct conn *c)
+{
+	struct response	*r = &c->resp;
+	size_t		 len = r->head.len + r->body.len;
+	ssize_t		 n;
+
+	if (len + (size_t)c->fileleft > CONN_CHUNK || len == 0)
+		return 0;
+	if (c->chunk == NULL && (c->chunk = mem_malloc(CONN_CHUNK)) == NULL)
+		return 0;
+	memcpy(c->chunk, r->head.p, r->head.len);
+	if (r->body.len > 0)
+		memcpy(c->chunk + r->head.len, r->body.p, r->body.len);
+	while (c->fileleft > 0) {
+		n = read(r->fd, c->chunk + len, (size_t)c->fileleft);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		c->fileleft -= n;
+	}
+	/* The file shrank since its size was taken: send what there was. */
+	c->fileleft = 0;
+	c->phase = r->fd != -1 ? CONN_PHASE_FILE : CONN_PHASE_BODY;
+	c->out = c->chunk;
+	c->outlen = len;
+	return 0;
+}
+
 static void
 conn_respond(struct conn *c)
 {
@@ -339,6 +380,11 @@ conn_respond(struct conn *c)
 	c->phase = CONN_PHASE_HEAD;
 	c->out = c->resp.head.p;
 	c->outlen = c->resp.head.len;
+	c->fileleft = c->resp.fd != -1 ? c->resp.size : 0;
+	if (conn_pack_small(c) == -1) {
+		conn_close(c, "cannot read the file");
+		return;
+	}
 	c->state = CONN_WRITE;
 	conn_deadline(c, ws->write_timeout);
 }
@@ -359,17 +405,62 @@ conn_next_output(struct conn *c)
 		c->phase = CONN_PHASE_DONE;
 		return 0;
 	}
-	c->phase = CONN_PHASE_FILE;
+	c->phase = c->ssl == NULL ? CONN_PHASE_SENDFILE : CONN_PHASE_FILE;
+	/* The size is known: no read just to meet the end of the file. */
+	if (c->fileleft == 0) {
+		c->phase = CONN_PHASE_DONE;
+		return 0;
+	}
+	if (c->phase == CONN_PHASE_SENDFILE)
+		return 0;
 	if (c->chunk == NULL && (c->chunk = mem_malloc(CONN_CHUNK)) == NULL)
 		return -1;
-	n = read(c->resp.fd, c->chunk, CONN_CHUNK);
+	n = read(c->resp.fd, c->chunk, c->fileleft < CONN_CHUNK ?
+	    (size_t)c->fileleft : CONN_CHUNK);
 	if (n == -1)
 		return -1;
 	if (n == 0)
 		c->phase = CONN_PHASE_DONE;
+	c->fileleft -= n;
 	c->out = c->chunk;
 	c->outlen = (size_t)n;
 	return 0;
+}
+
+/* The rest of the file straight from the page cache to the socket. */
+static enum conn_io
+conn_sendfile(struct conn *c)
+{
+	ssize_t	n;
+
+	while (c->fileleft > 0) {
+		n = sendfile(c->fd, c->resp.fd, NULL, c->fileleft <
+		    CONN_SENDFILE_MAX ? (size_t)c->fileleft : CONN_SENDFILE_MAX);
+		if (n > 0) {
+			c->fileleft -= n;
+			c->sent += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			break;		/* the file shrank */
+		if (errno == EAGAIN || errno == EINTR)
+			return CONN_IO_WANT_WRITE;
+		return CONN_IO_ERROR;
+	}
+	c->phase = CONN_PHASE_DONE;
+	return CONN_IO_OK;
+}
+
+/* A write that could not go on: wait for the socket, or give up. */
+static bool
+conn_write_stalled(struct conn *c, enum conn_io r)
+{
+	if (r == CONN_IO_WANT_READ || r == CONN_IO_WANT_WRITE) {
+		conn_deadline(c, worker_setup(c->w)->write_timeout);
+		conn_wait(c, r);
+	} else
+		conn_close(c, "client went away during the response");
+	return false;
 }
 
 static bool
@@ -379,6 +470,11 @@ conn_write_response(struct conn *c)
 	size_t		put;
 
 	while (c->phase != CONN_PHASE_DONE) {
+		if (c->phase == CONN_PHASE_SENDFILE) {
+			if ((r = conn_sendfile(c)) != CONN_IO_OK)
+				return conn_write_stalled(c, r);
+			continue;
+		}
 		if (c->outlen == 0) {
 			if (conn_next_output(c) == -1) {
 				conn_close(c, "cannot read the file");
@@ -387,15 +483,8 @@ conn_write_response(struct conn *c)
 			continue;
 		}
 		r = conn_write(c, c->out, c->outlen, &put);
-		if (r == CONN_IO_WANT_READ || r == CONN_IO_WANT_WRITE) {
-			conn_deadline(c, worker_setup(c->w)->write_timeout);
-			conn_wait(c, r);
-			return false;
-		}
-		if (r != CONN_IO_OK) {
-			conn_close(c, "client went away during the response");
-			return false;
-		}
+		if (r != CONN_IO_OK)
+			return conn_write_stalled(c, r);
 		c->out += put;
 		c->outlen -= put;
 		c->sent += put;

@@ -182,3 +182,14 @@ test_gopher_tags_are_menus() {
 	grep -q '^0.*Serving Markdown over Gemini	/blog/' "$SERVER_DIR/menu" ||
 	    fail "tag page lacks its post"
 }
+
+# Files go out with sendfile on plain connections, in pieces when the
+# client reads slower than the kernel sends: every byte must arrive.
+test_gopher_large_file_sent_whole() {
+	gopher "$GOPHER_PORT" "/big.bin" |
+	    cmp -s - "$SERVER_DIR/capsule/big.bin" ||
+	    fail "big.bin over Gopher differs"
+	gopher "$GEMINI_PORT" "/big.bin" |
+	    cmp -s - "$SERVER_DIR/capsule/big.bin" ||
+	    fail "big.bin over the Gopher fallback differs"
+}
