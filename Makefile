@@ -157,6 +157,8 @@ install: $(BUILD)/capsuled
 	    $(DESTDIR)$(UNITDIR)/capsuled.service
 	$(INSTALL) -D -m 0644 contrib/capsuled.sysusers \
 	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf
+	$(INSTALL) -D -m 0644 contrib/capsuled.logrotate \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/capsuled
 	$(SUBST) $(DESTDIR)$(MANDIR)/man8/capsuled.8 \
 	    $(DESTDIR)$(MANDIR)/man5/capsuled.yaml.5 \
 	    $(DESTDIR)$(UNITDIR)/capsuled.service
@@ -167,4 +169,5 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/capsuled.yaml.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/capsuled/capsuled.yaml.example \
 	    $(DESTDIR)$(UNITDIR)/capsuled.service \
-	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf
+	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/capsuled
