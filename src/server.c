@@ -438,8 +438,13 @@ server_worker_child(struct generation *g, int slot)
 	char			role[32];
 	int			rc;
 
-	/* Reload is the parent's business: a hang-up must not end a worker. */
+	/*
+	 * Reload and log rotation are the parent's business: a hang-up must
+	 * not end a worker, and one in a chroot that reopened its logs by
+	 * name would lose them (the parent replaces workers instead).
+	 */
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	snprintf(role, sizeof(role), "worker %d", slot);

@@ -113,6 +113,17 @@ test_sigusr1_reopens_log_files() {
 	start_server
 }
 
+# SIGUSR1 is for the parent; one sent to every process (systemctl kill
+# without --kill-whom=main) must neither end a worker nor make it reopen.
+test_worker_ignores_sigusr1_sent_to_it() {
+	_w=$(pgrep -P "$SERVER_PID" | head -n 1)
+	kill -USR1 "$_w"
+	# A worker that dies of it is reaped and logged within moments.
+	wait_log "killed by signal 10" 2 && fail "a worker died of SIGUSR1"
+	kill -0 "$_w" 2>/dev/null || fail "the worker is gone"
+	return 0
+}
+
 # /dev/full fails every write with ENOSPC, like a full disk.
 test_full_access_log_does_not_stop_serving() {
 	start_logged '  access: /dev/full
