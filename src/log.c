@@ -26,8 +26,8 @@ static bool			 log_debug_on;
 static bool			 log_syslog_open;
 static enum config_log_format	 log_format;
 static enum config_log_ip	 log_ip;
-static struct log_sink		 log_err = { CONFIG_LOG_STDERR, NULL, 2, false };
-static struct log_sink		 log_acc = { CONFIG_LOG_STDERR, NULL, 2, false };
+static struct log_sink	log_err = { CONFIG_LOG_STDERR, NULL, 2, false };
+static struct log_sink	log_acc = { CONFIG_LOG_STDERR, NULL, 2, false };
 
 void
 log_init(const char *prog, bool debug)
@@ -137,16 +137,16 @@ log_reopen(void)
 static void	log_vmsg(int, const char *, const char *, va_list);
 
 static void
-log_msg(int prio, const char *errstr, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+log_msg(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
-log_msg(int prio, const char *errstr, const char *fmt, ...)
+log_msg(int prio, const char *fmt, ...)
 {
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vmsg(prio, errstr, fmt, ap);
+	log_vmsg(prio, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -164,12 +164,12 @@ log_put(struct log_sink *s, const char *out, size_t n)
 		return;
 	s->failing = !ok;
 	if (!ok)
-		log_msg(LOG_ERR, NULL, "cannot write the access log %s: %s; "
+		log_msg(LOG_ERR, "cannot write the access log %s: %s; "
 		    "still serving, without access-log lines until it can be "
 		    "written again", s->path ? s->path : "(standard error)",
 		    errno != 0 ? strerror(errno) : "short write");
 	else
-		log_msg(LOG_INFO, NULL, "the access log %s can be written "
+		log_msg(LOG_INFO, "the access log %s can be written "
 		    "again", s->path ? s->path : "(standard error)");
 }
 
@@ -437,8 +437,25 @@ log_request_line(struct span req)
 	return req;
 }
 
-void
-log_access(const struct log_access *a)
+/* capsuled's own line: every field, after the usual prefix. */
+static void
+log_access_default(const struct log_access *a)
+{
+	char	req[LOG_REQUEST_MAX];
+	char	line[LOG_REQUEST_MAX + 512];
+	char	peer[INET6_ADDRSTRLEN + 16];
+
+	log_escape(a->request, req, sizeof(req));
+	snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldus%s%s",
+	    log_peer(a->peer, true, peer, sizeof(peer)),
+	    a->host ? a->host : "-", a->proto, req, a->status, a->bytes,
+	    a->usec, a->reason ? " " : "", a->reason ? a->reason : "");
+	log_write(&log_acc, LOG_INFO, line, false);
+}
+
+/* The NCSA Common or Combined Log Format, as the line is: no prefix. */
+static void
+log_access_ncsa(const struct log_access *a, bool combined)
 {
 	char		req[LOG_REQUEST_MAX];
 	char		line[LOG_REQUEST_MAX + 512];
@@ -447,23 +464,21 @@ log_access(const struct log_access *a)
 	struct tm	tm;
 	time_t		now;
 
-	if (log_format == CONFIG_LOG_FORMAT_DEFAULT) {
-		log_escape(a->request, req, sizeof(req));
-		snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldus%s%s",
-		    log_peer(a->peer, true, peer, sizeof(peer)),
-		    a->host ? a->host : "-", a->proto, req, a->status,
-		    a->bytes, a->usec, a->reason ? " " : "",
-		    a->reason ? a->reason : "");
-		log_write(&log_acc, LOG_INFO, line, false);
-		return;
-	}
 	log_escape(log_request_line(a->request), req, sizeof(req));
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
 	snprintf(line, sizeof(line), "%s - - %s \"%s\" %d %zu%s",
 	    log_peer(a->peer, false, peer, sizeof(peer)), stamp, req,
-	    a->status, a->bytes,
-	    log_format == CONFIG_LOG_FORMAT_COMBINED ? " \"-\" \"-\"" : "");
+	    a->status, a->bytes, combined ? " \"-\" \"-\"" : "");
 	log_write(&log_acc, LOG_INFO, line, true);
+}
+
+void
+log_access(const struct log_access *a)
+{
+	if (log_format == CONFIG_LOG_FORMAT_DEFAULT)
+		log_access_default(a);
+	else
+		log_access_ncsa(a, log_format == CONFIG_LOG_FORMAT_COMBINED);
 }

@@ -53,7 +53,7 @@ struct server_worker {
 	int		 slot;
 	struct generation *gen;
 	time_t		 started;
-	bool		 retired;	/* replaced, finishing its requests */
+	bool		 retired;	/* replaced, draining */
 };
 
 struct server {
