@@ -65,6 +65,7 @@ test_worker_killed_under_load_is_replaced() {
 	sleep 1
 	_w=$(pgrep -P "$SERVER_PID" | head -n 1)
 	[ -n "$_w" ] || { fail "no worker processes"; return; }
+	kill -0 "$_lc" 2>/dev/null || { fail "the load ended before the kill"; return; }
 	kill -KILL "$_w"
 	wait_log "worker [01] (pid $_w) killed by signal 9" 5 ||
 	    fail "death not logged"
@@ -76,7 +77,8 @@ test_worker_killed_under_load_is_replaced() {
 	    errors_timeout errors_status errors_no_close_notify; do
 		_bad=$((_bad + $(lc_key "$_out" "$_k")))
 	done
-	[ "${_req:-0}" -gt 100 ] || fail "only ${_req:-0} requests under load"
+	# A slow sanitizer build on a busy machine still makes a few dozen.
+	[ "${_req:-0}" -ge 20 ] || fail "only ${_req:-0} requests under load"
 	# At most what was in flight on the killed worker (and its backlog).
 	[ "$_bad" -le 16 ] || fail "$_bad failed requests: $(cat "$_out")"
 	[ "$(pgrep -P "$SERVER_PID" | wc -l)" -eq 2 ] ||
