@@ -5,6 +5,8 @@
 #                then build again with ASan+UBSan (clang) and run them again
 #   make bench   install what the benchmarks need, run them, print figures
 #   make fuzz    run every libFuzzer target for FUZZ_TIME seconds (60)
+#   make soak    SOAK_TIME seconds (600) of mixed load on the real server:
+#                fails on a crash, an error, or RSS or descriptors growing
 #
 # Objects go to $(BUILD) (build/, or build-san/ for the sanitizer build).
 
@@ -44,7 +46,7 @@ CLIENTBIN	:= $(CLIENTSRC:tests/client/%.c=$(BUILD)/tests/%)
 
 CONFIG		?= capsuled.yaml
 
-.PHONY: all run check test deps deps-check deps-bench bench bench-md bench-servers fuzz clean
+.PHONY: all run check test deps deps-check deps-bench bench bench-md bench-servers fuzz soak clean
 .SUFFIXES:
 
 all: $(BUILD)/capsuled
@@ -74,6 +76,10 @@ test: $(BUILD)/capsuled $(UNITBIN) $(REPLAYBIN) $(CLIENTBIN)
 # replays the committed corpora).
 fuzz: deps-check
 	@sh scripts/fuzz.sh
+
+# Long mixed load on loopback; never inside make check.
+soak: $(BUILD)/capsuled $(BUILD)/tests/loadclient
+	BUILD=$(BUILD) sh scripts/soak.sh
 
 # Benchmarks print figures; they never run inside make check.
 bench: deps-bench
@@ -159,6 +165,8 @@ install: $(BUILD)/capsuled
 	    $(DESTDIR)$(UNITDIR)/capsuled.service
 	$(INSTALL) -D -m 0644 contrib/capsuled.sysusers \
 	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf
+	$(INSTALL) -D -m 0644 contrib/capsuled.logrotate \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/capsuled
 	$(SUBST) $(DESTDIR)$(MANDIR)/man8/capsuled.8 \
 	    $(DESTDIR)$(MANDIR)/man5/capsuled.yaml.5 \
 	    $(DESTDIR)$(UNITDIR)/capsuled.service
@@ -169,4 +177,5 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/capsuled.yaml.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/capsuled/capsuled.yaml.example \
 	    $(DESTDIR)$(UNITDIR)/capsuled.service \
-	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf
+	    $(DESTDIR)$(SYSUSERSDIR)/capsuled.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/capsuled

@@ -69,6 +69,20 @@ enum config_log_dest {
 	CONFIG_LOG_OFF			/* "off" (access log only) */
 };
 
+/* What an access-log line looks like (see capsuled.yaml(5)). */
+enum config_log_format {
+	CONFIG_LOG_FORMAT_DEFAULT,	/* capsuled's own, every field */
+	CONFIG_LOG_FORMAT_COMMON,	/* NCSA Common Log Format */
+	CONFIG_LOG_FORMAT_COMBINED	/* NCSA Combined Log Format */
+};
+
+/* How client addresses are written in the logs. */
+enum config_log_ip {
+	CONFIG_LOG_IP_FULL,		/* as they are, with the port */
+	CONFIG_LOG_IP_ANONYMIZE,	/* IPv4 /24, IPv6 /48, no port */
+	CONFIG_LOG_IP_OFF		/* "-" */
+};
+
 struct config_log {
 	enum config_log_dest	 dest;
 	char			*path;	/* for CONFIG_LOG_FILE */
@@ -98,6 +112,8 @@ struct config {
 	struct config_log	 access_log;
 	struct config_log	 error_log;
 	bool			 debug;		/* log at debug level */
+	enum config_log_format	 log_format;	/* of the access log */
+	enum config_log_ip	 log_ip;
 	char			*user;		/* drop to this user as root */
 	char			*chroot;	/* chroot workers, or NULL */
 	unsigned int		 handshake_timeout;	/* seconds */

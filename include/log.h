@@ -27,8 +27,24 @@ void	log_init(const char *prog, bool debug);
 int	log_configure(const struct config *cfg, bool foreground,
 	    struct buf *err);
 
-/* Reopen log files (after logrotate moved them). */
-void	log_reopen(void);
+/*
+ * Reopen log files by their names (after logrotate moved them) and
+ * reconnect to syslog.  A file that cannot be opened is logged and the
+ * old one kept; returns 0, or -1 when that happened.
+ */
+int	log_reopen(void);
+
+/* Set the access-log format and the client-address policy directly. */
+void	log_set_format(enum config_log_format format, enum config_log_ip ip);
+
+/*
+ * A peer "addr:port" or "[v6addr]:port" as the address policy allows it
+ * in a log (full; anonymized to its /24 or /48, without the port; or
+ * "-"), with the port when with_port is set and the policy keeps it.
+ * Written into out, which is returned.
+ */
+char	*log_peer(const char *peer, bool with_port, char *out,
+	    size_t outsz);
 
 /* Prefix every later line with this process role, e.g. "worker 2". */
 void	log_set_role(const char *role);

@@ -29,6 +29,14 @@ char	*mem_strdup(const char *s);
  */
 void	 mem_fail_after(unsigned long n, int sticky);
 
+/*
+ * How many allocations have failed since the process started, injected or
+ * real.  A caller that compares it before and after some work can tell a
+ * lack of memory (which may pass) from a limit the input crossed (which
+ * will not), where both come back as the same -1.
+ */
+unsigned long mem_failures(void);
+
 /* Test hook: how many allocations were attempted since the last reset. */
 unsigned long mem_count(void);
 

@@ -63,6 +63,9 @@ void	response_free(struct response *r);
 void	serve_gemini(const struct serve_ctx *sc, struct span line,
 	    const char *sni, struct response *r);
 
+/* Bytes kept for a type-3 line before a Gopher request is served. */
+#define SERVE_GOPHER_ERROR_ROOM	256
+
 /* Largest gophermap or gemtext page turned into a Gopher answer. */
 #define SERVE_GOPHER_SOURCE_MAX	(4 * 1024 * 1024)
 

@@ -817,6 +817,47 @@ key_log(struct parser *p, const struct key *k)
 	return 0;
 }
 
+/* A value that must be one of a few words; its index is stored. */
+static int
+key_word(struct parser *p, const struct key *k, const char *const *words,
+    size_t nwords)
+{
+	struct span	 s;
+	int		*dst;
+	size_t		 i;
+	int		 r;
+
+	if ((r = want_scalar(p, k, &s)) != 1)
+		return r;
+	for (i = 0; i < nwords; i++)
+		if (span_eq_cstr(s, words[i]))
+			break;
+	if (i == nwords)
+		return bad_value(p, k);
+	if ((dst = target(p, k)) == NULL)
+		return out_of_memory(p);
+	*dst = (int)i;
+	return 0;
+}
+
+/* In the order of enum config_log_format and enum config_log_ip. */
+static int
+key_log_format(struct parser *p, const struct key *k)
+{
+	static const char *const	words[] = { "default", "common",
+	    "combined" };
+
+	return key_word(p, k, words, sizeof(words) / sizeof(words[0]));
+}
+
+static int
+key_log_ip(struct parser *p, const struct key *k)
+{
+	static const char *const	words[] = { "full", "anonymize", "off" };
+
+	return key_word(p, k, words, sizeof(words) / sizeof(words[0]));
+}
+
 static const struct key *
 find_key(const struct section *sec, struct span name)
 {
@@ -1228,6 +1269,10 @@ static const struct key log_keys[] = {
 	    .example = "error: syslog" },
 	NUMBER("debug", key_bool, debug, 0, 0,
 	    "true or false", "debug: false"),
+	NUMBER("format", key_log_format, log_format, 0, 0,
+	    "default, common or combined", "format: combined"),
+	NUMBER("ip", key_log_ip, log_ip, 0, 0,
+	    "full, anonymize or off", "ip: anonymize"),
 };
 
 static const struct section sec_log = {

@@ -586,13 +586,15 @@ static void
 conn_log(struct conn *c, const char *reason)
 {
 	struct log_access	a;
+	char			peer[sizeof(c->peer)];
 
 	if (c->logged)
 		return;
 	c->logged = true;
 	/* Scanners that never finish a handshake would flood the log. */
 	if (c->state == CONN_SNIFF || c->state == CONN_HANDSHAKE) {
-		log_debug("%s: %s", c->peer, reason);
+		log_debug("%s: %s", log_peer(c->peer, true, peer,
+		    sizeof(peer)), reason);
 		return;
 	}
 	a.peer = c->peer;

@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,18 +11,23 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mem.h"
 
 struct log_sink {
 	enum config_log_dest	 dest;
 	char			*path;
 	int			 fd;
+	bool			 failing;	/* the last write failed */
 };
 
-static const char	*log_prog = "capsuled";
-static char		 log_role[32] = "main";
-static bool		 log_debug_on;
-static struct log_sink	 log_err = { CONFIG_LOG_STDERR, NULL, 2 };
-static struct log_sink	 log_acc = { CONFIG_LOG_STDERR, NULL, 2 };
+static const char		*log_prog = "capsuled";
+static char			 log_role[32] = "main";
+static bool			 log_debug_on;
+static bool			 log_syslog_open;
+static enum config_log_format	 log_format;
+static enum config_log_ip	 log_ip;
+static struct log_sink	log_err = { CONFIG_LOG_STDERR, NULL, 2, false };
+static struct log_sink	log_acc = { CONFIG_LOG_STDERR, NULL, 2, false };
 
 void
 log_init(const char *prog, bool debug)
@@ -62,9 +69,10 @@ log_sink_set(struct log_sink *s, const struct config_log *c, bool foreground,
 	free(s->path);
 	s->path = NULL;
 	s->fd = 2;
+	s->failing = false;
 	if (s->dest != CONFIG_LOG_FILE)
 		return 0;
-	if ((s->path = strdup(c->path)) == NULL) {
+	if ((s->path = mem_strdup(c->path)) == NULL) {
 		buf_printf(err, "out of memory");
 		return -1;
 	}
@@ -77,33 +85,101 @@ log_sink_set(struct log_sink *s, const struct config_log *c, bool foreground,
 	return 0;
 }
 
+/*
+ * Connected now (LOG_NDELAY), so that workers inherit the socket and can
+ * still log from inside a chroot that has no /dev/log.
+ */
+static void
+log_syslog_connect(void)
+{
+	if (log_syslog_open)
+		closelog();
+	log_syslog_open = log_err.dest == CONFIG_LOG_SYSLOG ||
+	    log_acc.dest == CONFIG_LOG_SYSLOG;
+	if (log_syslog_open)
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 int
 log_configure(const struct config *cfg, bool foreground, struct buf *err)
 {
 	log_debug_on = cfg->debug;
+	log_format = cfg->log_format;
+	log_ip = cfg->log_ip;
 	if (log_sink_set(&log_err, &cfg->error_log, foreground, err) == -1)
 		return -1;
 	if (log_sink_set(&log_acc, &cfg->access_log, foreground, err) == -1)
 		return -1;
-	if (log_err.dest == CONFIG_LOG_SYSLOG ||
-	    log_acc.dest == CONFIG_LOG_SYSLOG)
-		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog_connect();
 	return 0;
 }
 
-void
+int
 log_reopen(void)
 {
-	log_sink_open(&log_err);
-	log_sink_open(&log_acc);
+	int	rc = 0;
+
+	if (log_sink_open(&log_err) == -1) {
+		log_warn("cannot reopen the error log %s, still writing to "
+		    "the old file", log_err.path);
+		rc = -1;
+	}
+	if (log_sink_open(&log_acc) == -1) {
+		log_warn("cannot reopen the access log %s, still writing to "
+		    "the old file", log_acc.path);
+		rc = -1;
+	}
+	log_err.failing = log_acc.failing = false;
+	log_syslog_connect();
+	return rc;
+}
+
+static void	log_vmsg(int, const char *, const char *, va_list);
+
+static void
+log_msg(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_msg(int prio, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(prio, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A full disk must not stop the server: the line is lost, and the error
+ * log says so once, not once per request, and again when writing works.
+ */
+static void
+log_put(struct log_sink *s, const char *out, size_t n)
+{
+	bool	ok = write(s->fd, out, n) == (ssize_t)n;
+
+	/* The error log has nowhere to report its own failures. */
+	if (s != &log_acc || ok != s->failing)
+		return;
+	s->failing = !ok;
+	if (!ok)
+		log_msg(LOG_ERR, "cannot write the access log %s: %s; "
+		    "still serving, without access-log lines until it can be "
+		    "written again", s->path ? s->path : "(standard error)",
+		    errno != 0 ? strerror(errno) : "short write");
+	else
+		log_msg(LOG_INFO, "the access log %s can be written "
+		    "again", s->path ? s->path : "(standard error)");
 }
 
 /*
  * One write() per line so that lines from several workers sharing a file
- * or a terminal never interleave.
+ * or a terminal never interleave.  bare: the line is written as it is,
+ * without the time and process prefix (access logs in a standard format).
  */
 static void
-log_write(struct log_sink *s, int prio, const char *line)
+log_write(struct log_sink *s, int prio, const char *line, bool bare)
 {
 	char	 out[4096];
 	char	 stamp[32];
@@ -114,23 +190,28 @@ log_write(struct log_sink *s, int prio, const char *line)
 	if (s->dest == CONFIG_LOG_OFF)
 		return;
 	if (s->dest == CONFIG_LOG_SYSLOG) {
-		syslog(prio, "%s: %s", log_role, line);
+		if (bare)
+			syslog(prio, "%s", line);
+		else
+			syslog(prio, "%s: %s", log_role, line);
 		return;
 	}
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(out, sizeof(out), "%s %s[%ld] %s: %s\n", stamp, log_prog,
-	    (long)getpid(), log_role, line);
+	if (bare)
+		n = snprintf(out, sizeof(out), "%s\n", line);
+	else {
+		now = time(NULL);
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		n = snprintf(out, sizeof(out), "%s %s[%ld] %s: %s\n", stamp,
+		    log_prog, (long)getpid(), log_role, line);
+	}
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(out)) {
 		n = sizeof(out) - 1;
 		out[n - 1] = '\n';
 	}
-	/* A full disk must not stop the server: the line is simply lost. */
-	if (write(s->fd, out, (size_t)n) == -1)
-		return;
+	log_put(s, out, (size_t)n);
 }
 
 static void
@@ -144,7 +225,7 @@ log_vmsg(int prio, const char *errstr, const char *fmt, va_list ap)
 		n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", errstr);
 	}
-	log_write(&log_err, prio, msg);
+	log_write(&log_err, prio, msg, false);
 }
 
 void
@@ -263,16 +344,141 @@ log_escape(struct span in, char *out, size_t outsz)
 	return out;
 }
 
+/*
+ * Split "addr:port" or "[v6addr]:port" into the address (without
+ * brackets) and the port; a peer in another form is all address.
+ */
+static void
+log_split_peer(const char *peer, char *addr, size_t addrsz, const char **port)
+{
+	const char	*end;
+	size_t		 n;
+
+	*port = NULL;
+	if (peer[0] == '[' && (end = strchr(peer, ']')) != NULL) {
+		peer++;
+		n = (size_t)(end - peer);
+		if (end[1] == ':')
+			*port = end + 2;
+	} else if ((end = strrchr(peer, ':')) != NULL &&
+	    strchr(peer, ':') == end) {
+		n = (size_t)(end - peer);
+		*port = end + 1;
+	} else
+		n = strlen(peer);
+	snprintf(addr, addrsz, "%.*s", (int)n, peer);
+}
+
+/* Zero the host part: IPv4 to its /24, IPv6 to its /48. */
+static bool
+log_anonymize(char *addr, size_t addrsz)
+{
+	struct in_addr	a4;
+	struct in6_addr	a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		a4.s_addr &= htonl(0xffffff00);
+		return inet_ntop(AF_INET, &a4, addr, (socklen_t)addrsz) != NULL;
+	}
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return false;
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		a6.s6_addr[15] = 0;
+	else
+		memset(a6.s6_addr + 6, 0, 10);
+	return inet_ntop(AF_INET6, &a6, addr, (socklen_t)addrsz) != NULL;
+}
+
+char *
+log_peer(const char *peer, bool with_port, char *out, size_t outsz)
+{
+	char		 addr[INET6_ADDRSTRLEN + 8];
+	const char	*port;
+	bool		 v6;
+
+	log_split_peer(peer, addr, sizeof(addr), &port);
+	v6 = strchr(addr, ':') != NULL;
+	switch (log_ip) {
+	case CONFIG_LOG_IP_OFF:
+		snprintf(out, outsz, "-");
+		return out;
+	case CONFIG_LOG_IP_ANONYMIZE:
+		/* An address we cannot read is not written at all. */
+		if (!log_anonymize(addr, sizeof(addr)))
+			snprintf(addr, sizeof(addr), "-");
+		port = NULL;
+		break;
+	case CONFIG_LOG_IP_FULL:
+		break;
+	}
+	if (with_port && port != NULL)
+		snprintf(out, outsz, "%s%s%s:%s", v6 ? "[" : "", addr,
+		    v6 ? "]" : "", port);
+	else
+		snprintf(out, outsz, "%s", addr);
+	return out;
+}
+
 void
-log_access(const struct log_access *a)
+log_set_format(enum config_log_format format, enum config_log_ip ip)
+{
+	log_format = format;
+	log_ip = ip;
+}
+
+/* The request line without its line end, as the standard formats want. */
+static struct span
+log_request_line(struct span req)
+{
+	if (req.n > 0 && req.p[req.n - 1] == '\n')
+		req.n--;
+	if (req.n > 0 && req.p[req.n - 1] == '\r')
+		req.n--;
+	return req;
+}
+
+/* capsuled's own line: every field, after the usual prefix. */
+static void
+log_access_default(const struct log_access *a)
 {
 	char	req[LOG_REQUEST_MAX];
 	char	line[LOG_REQUEST_MAX + 512];
+	char	peer[INET6_ADDRSTRLEN + 16];
 
 	log_escape(a->request, req, sizeof(req));
 	snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldus%s%s",
-	    a->peer, a->host ? a->host : "-", a->proto, req, a->status,
-	    a->bytes, a->usec, a->reason ? " " : "",
-	    a->reason ? a->reason : "");
-	log_write(&log_acc, LOG_INFO, line);
+	    log_peer(a->peer, true, peer, sizeof(peer)),
+	    a->host ? a->host : "-", a->proto, req, a->status, a->bytes,
+	    a->usec, a->reason ? " " : "", a->reason ? a->reason : "");
+	log_write(&log_acc, LOG_INFO, line, false);
+}
+
+/* The NCSA Common or Combined Log Format, as the line is: no prefix. */
+static void
+log_access_ncsa(const struct log_access *a, bool combined)
+{
+	char		req[LOG_REQUEST_MAX];
+	char		line[LOG_REQUEST_MAX + 512];
+	char		peer[INET6_ADDRSTRLEN + 16];
+	char		stamp[40];
+	struct tm	tm;
+	time_t		now;
+
+	log_escape(log_request_line(a->request), req, sizeof(req));
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
+	snprintf(line, sizeof(line), "%s - - %s \"%s\" %d %zu%s",
+	    log_peer(a->peer, false, peer, sizeof(peer)), stamp, req,
+	    a->status, a->bytes, combined ? " \"-\" \"-\"" : "");
+	log_write(&log_acc, LOG_INFO, line, true);
+}
+
+void
+log_access(const struct log_access *a)
+{
+	if (log_format == CONFIG_LOG_FORMAT_DEFAULT)
+		log_access_default(a);
+	else
+		log_access_ncsa(a, log_format == CONFIG_LOG_FORMAT_COMBINED);
 }

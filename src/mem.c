@@ -11,6 +11,7 @@
 static unsigned long	mem_attempts;
 static unsigned long	mem_fail_at;
 static int		mem_fail_sticky;
+static unsigned long	mem_failed;
 
 static int
 mem_should_fail(void)
@@ -18,9 +19,21 @@ mem_should_fail(void)
 	mem_attempts++;
 	if (mem_fail_at == 0)
 		return 0;
-	if (mem_attempts == mem_fail_at)
+	if (mem_attempts == mem_fail_at ||
+	    (mem_fail_sticky && mem_attempts > mem_fail_at)) {
+		mem_failed++;
 		return 1;
-	return mem_fail_sticky && mem_attempts > mem_fail_at;
+	}
+	return 0;
+}
+
+/* A real failure counts like an injected one. */
+static void *
+mem_checked(void *p)
+{
+	if (p == NULL)
+		mem_failed++;
+	return p;
 }
 
 void *
@@ -28,7 +41,7 @@ mem_malloc(size_t n)
 {
 	if (mem_should_fail())
 		return NULL;
-	return malloc(n == 0 ? 1 : n);
+	return mem_checked(malloc(n == 0 ? 1 : n));
 }
 
 void *
@@ -38,7 +51,7 @@ mem_calloc(size_t n, size_t size)
 		return NULL;
 	if (mem_should_fail())
 		return NULL;
-	return calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+	return mem_checked(calloc(n == 0 ? 1 : n, size == 0 ? 1 : size));
 }
 
 void *
@@ -46,7 +59,7 @@ mem_realloc(void *p, size_t n)
 {
 	if (mem_should_fail())
 		return NULL;
-	return realloc(p, n == 0 ? 1 : n);
+	return mem_checked(realloc(p, n == 0 ? 1 : n));
 }
 
 char *
@@ -82,4 +95,10 @@ unsigned long
 mem_count(void)
 {
 	return mem_attempts;
+}
+
+unsigned long
+mem_failures(void)
+{
+	return mem_failed;
 }

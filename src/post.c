@@ -316,6 +316,7 @@ post_render(const struct post_input *in, struct post *p)
 	struct span		 md;
 	unsigned long		 body_line;
 	size_t			 max;
+	unsigned long		 failed = mem_failures();
 	int			 rc = -1;
 
 	memset(&info, 0, sizeof(info));
@@ -346,9 +347,17 @@ post_render(const struct post_input *in, struct post *p)
 		goto done;
 	if (buf_puts(&p->gmi, "\n=> ./ All posts\n") == -1)
 		goto done;
+	/*
+	 * A helper that ran out of memory may have carried on with less (a
+	 * link taken for a missing file): such a render is not the post.
+	 */
+	if (mem_failures() != failed)
+		goto done;
 	p->errstr = NULL;
 	rc = 0;
 done:
+	if (rc == -1 && mem_failures() != failed)
+		p->errstr = "out of memory";
 	md2gmi_info_free(&info);
 	buf_free(&clean);
 	buf_free(&body);

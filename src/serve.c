@@ -141,6 +141,7 @@ serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
 	struct post		 p;
 	struct buf		 src;
 	char			 name[300];
+	unsigned long		 failed;
 	int			 rc;
 
 	if ((e = cache_find(sc->cache, st, url)) != NULL)
@@ -163,16 +164,17 @@ serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
 	in.exists = serve_exists;
 	in.arg = (void *)sc;
 	in.budget_ms = SERVE_RENDER_BUDGET_MS;
+	failed = mem_failures();
 	rc = post_render(&in, &p);
 	serve_log_render(sc, url, &p, rc);
 	buf_free(&src);
 	/*
 	 * A post that cannot be rendered (too large, too slow) is kept as a
 	 * failure, so this version costs one attempt, not one per request;
-	 * running out of memory may pass, so that is not kept.
+	 * running out of memory may pass, so that is not kept, whatever
+	 * error the renderer made of it.
 	 */
-	if (rc == -1 && (p.errstr == NULL ||
-	    strcmp(p.errstr, "out of memory") == 0)) {
+	if (rc == -1 && (p.errstr == NULL || mem_failures() != failed)) {
 		post_free(&p);
 		return NULL;
 	}
@@ -483,8 +485,19 @@ serve_gemini(const struct serve_ctx *sc, struct span line, const char *sni,
 	struct gemini_request	 req;
 	struct capsule_obj	 obj;
 	const char		*reason = NULL;
+	unsigned long		 failed = mem_failures();
 	int			 status;
 
+	/*
+	 * Room for any header first: a failure later on can then still be
+	 * told as a 40.  Without even this, nothing is sent and the
+	 * connection is closed.
+	 */
+	if (buf_reserve(&r->head, r->head.max) == -1) {
+		r->status = GEMINI_TEMPORARY_FAILURE;
+		r->reason = "out of memory";
+		return;
+	}
 	status = gemini_parse_request(line, sc->policy, &req, &reason);
 	if (status != 0) {
 		serve_status(r, status, reason);
@@ -501,6 +514,13 @@ serve_gemini(const struct serve_ctx *sc, struct span line, const char *sni,
 	capsule_resolve(sc->capsule, req.path, req.path_len, &obj);
 	serve_object(sc, &req, &obj, r);
 	capsule_obj_free(&obj);
+	/*
+	 * Some helpers answer "no" when they run out of memory (no such
+	 * file, not a directory, post left out of a list): whatever came
+	 * of it, an answer made while memory ran out is a 40.
+	 */
+	if (mem_failures() != failed)
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 	/* Only now may rendered posts leave the cache: the page is built. */
 	cache_trim(sc->cache);
 }
@@ -782,7 +802,14 @@ serve_gopher(const struct serve_ctx *sc, struct span line, struct response *r)
 {
 	struct gopher_request	*gr;
 	const char		*reason = NULL;
+	unsigned long		 failed = mem_failures();
 
+	/* Room for an error line first, as serve_gemini does for its 40. */
+	if (buf_reserve(&r->body, SERVE_GOPHER_ERROR_ROOM) == -1) {
+		r->status = 3;
+		r->reason = "out of memory";
+		return;
+	}
 	/* Three kilobytes of request: too much for a worker's stack frame. */
 	if ((gr = mem_calloc(1, sizeof(*gr))) == NULL) {
 		serve_gopher_error(r, "Out of memory");
@@ -804,5 +831,8 @@ serve_gopher(const struct serve_ctx *sc, struct span line, struct response *r)
 	} else
 		serve_gopher_path(sc, gr, r);
 	free(gr);
+	/* As in serve_gemini: no answer made while memory ran out. */
+	if (mem_failures() != failed)
+		serve_gopher_error(r, "Out of memory");
 	cache_trim(sc->cache);
 }

@@ -53,6 +53,7 @@ struct server_worker {
 	int		 slot;
 	struct generation *gen;
 	time_t		 started;
+	bool		 retired;	/* replaced, draining */
 };
 
 struct server {
@@ -437,8 +438,13 @@ server_worker_child(struct generation *g, int slot)
 	char			role[32];
 	int			rc;
 
-	/* Reload is the parent's business: a hang-up must not end a worker. */
+	/*
+	 * Reload and log rotation are the parent's business: a hang-up must
+	 * not end a worker, and one in a chroot that reopened its logs by
+	 * name would lose them (the parent replaces workers instead).
+	 */
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	snprintf(role, sizeof(role), "worker %d", slot);
@@ -499,6 +505,7 @@ server_start_workers(struct server *s, struct generation *g)
 		sw = &s->workers[s->nworkers++];
 		sw->slot = slot;
 		sw->gen = g;
+		sw->retired = false;
 		if (server_spawn(s, sw) == -1)
 			return -1;
 	}
@@ -549,7 +556,8 @@ server_reap(struct server *s)
 		if (i == s->nworkers)
 			continue;
 		server_log_exit(&s->workers[i], status);
-		if (s->stopping || s->workers[i].gen != s->gen) {
+		if (s->stopping || s->workers[i].gen != s->gen ||
+		    s->workers[i].retired) {
 			server_forget(s, i);
 			continue;
 		}
@@ -611,6 +619,36 @@ server_reload(struct server *s)
 	server_signal_gen(s, old, SIGTERM);
 	server_gen_free(old);
 	server_log_ready(g, "reloaded");
+}
+
+/*
+ * SIGUSR1, after logrotate moved the log files: reopen them here, then
+ * replace the workers, which inherit the new descriptors.  Workers cannot
+ * reopen by name themselves: in a chroot, or as an unprivileged user, the
+ * log directory is out of their reach.  The old workers finish their
+ * requests first, as on a reload.
+ */
+static void
+server_reopen_logs(struct server *s)
+{
+	size_t	i, n = s->nworkers;
+
+	log_info("reopening the log files");
+	log_reopen();
+	/* A slot waiting to be restarted gets its new worker below. */
+	for (i = n; i > 0; i--)
+		if (s->workers[i - 1].pid == 0)
+			server_forget(s, i - 1);
+	n = s->nworkers;
+	for (i = 0; i < n; i++)
+		if (s->workers[i].gen == s->gen)
+			s->workers[i].retired = true;
+	if (server_start_workers(s, s->gen) == -1)
+		log_warnx("not every new worker started");
+	for (i = 0; i < n; i++)
+		if (s->workers[i].retired && s->workers[i].pid > 0)
+			kill(s->workers[i].pid, SIGTERM);
+	log_info("log files reopened");
 }
 
 static void
@@ -676,8 +714,7 @@ server_loop(struct server *s)
 			server_reload(s);
 			break;
 		case SIGUSR1:
-			log_reopen();
-			server_signal_gen(s, NULL, SIGUSR1);
+			server_reopen_logs(s);
 			break;
 		case SIGTERM:
 		case SIGINT:

@@ -23,7 +23,6 @@ struct worker {
 	struct event			*resume_ev;	/* after EMFILE */
 	struct event			*sigterm_ev;
 	struct event			*sigint_ev;
-	struct event			*sigusr1_ev;
 	struct event			*grace_ev;
 	unsigned int			 live;		/* open connections */
 	bool				 paused;	/* not accepting now */
@@ -175,15 +174,6 @@ worker_on_stop(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(w->grace_ev, &tv);
 }
 
-static void
-worker_on_usr1(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	(void)arg;
-	log_reopen();
-}
-
 static int
 worker_events(struct worker *w)
 {
@@ -202,14 +192,11 @@ worker_events(struct worker *w)
 	w->grace_ev = evtimer_new(w->base, worker_on_grace, w);
 	w->sigterm_ev = evsignal_new(w->base, SIGTERM, worker_on_stop, w);
 	w->sigint_ev = evsignal_new(w->base, SIGINT, worker_on_stop, w);
-	w->sigusr1_ev = evsignal_new(w->base, SIGUSR1, worker_on_usr1, w);
 	if (w->resume_ev == NULL || w->grace_ev == NULL ||
-	    w->sigterm_ev == NULL || w->sigint_ev == NULL ||
-	    w->sigusr1_ev == NULL)
+	    w->sigterm_ev == NULL || w->sigint_ev == NULL)
 		return -1;
 	event_add(w->sigterm_ev, NULL);
 	event_add(w->sigint_ev, NULL);
-	event_add(w->sigusr1_ev, NULL);
 	w->paused = true;
 	worker_resume(w);
 	return 0;
@@ -232,8 +219,6 @@ worker_free(struct worker *w)
 		event_free(w->sigterm_ev);
 	if (w->sigint_ev != NULL)
 		event_free(w->sigint_ev);
-	if (w->sigusr1_ev != NULL)
-		event_free(w->sigusr1_ev);
 	if (w->base != NULL)
 		event_base_free(w->base);
 }

@@ -6,6 +6,8 @@
  * requests/s, latency percentiles and the CPU time both ends spent per
  * request.  With -i it instead holds idle connections open, so that the
  * benchmark can see what they cost the server while another run loads it.
+ * With -a it plays a client that gives up half-way, as the soak test
+ * needs: it resets the connection mid-handshake or mid-response.
  */
 
 #include <sys/types.h>
@@ -87,6 +89,16 @@ enum mode {
 
 static const char *const mode_names[] = { "full", "resume", "plain" };
 
+/* Where a connection is given up on purpose (-a). */
+enum abort_at {
+	AB_NONE,
+	AB_HANDSHAKE,	/* after the ClientHello */
+	AB_RESPONSE	/* after the first bytes of the response */
+};
+
+static const char *const abort_names[] = { "none", "handshake",
+    "response" };
+
 /* Set by the main thread, read by the loops. */
 enum phase {
 	PH_WARMUP,
@@ -140,7 +152,9 @@ struct opts {
 	long			 timeout;
 	long			 idle;
 	long			 pid;
+	long			 pause_ms;
 	enum mode		 mode;
+	enum abort_at		 abort_at;
 	bool			 has_sni;
 	bool			 json;
 };
@@ -152,6 +166,7 @@ struct status_count {
 
 struct stats {
 	uint64_t		requests;
+	uint64_t		aborted;	/* given up on purpose (-a) */
 	uint64_t		resumed;
 	uint64_t		bytes;
 	uint64_t		max_us;
@@ -231,14 +246,21 @@ struct out {
 static _Atomic int	phase = PH_WARMUP;
 
 static const char *const usage_text[] = {
-"usage: loadclient [-j] [-c conns] [-d sec] [-e prefix] [-i n] [-m mode]",
+"usage: loadclient [-j] [-a where] [-c conns] [-d sec] [-e prefix] [-i n]",
+"                  [-m mode] [-P ms]",
 "                  [-p pid] [-s name] [-T threads] [-t sec] [-W sec]",
 "                  host port [request]",
 "  host        127.0.0.0/8, ::1 or localhost; nothing else is accepted",
 "  request     bytes sent on each connection, exactly (no CRLF added);",
 "              escapes: \\r \\n \\t \\\\ \\xHH; required unless -i",
+"  -a where    give every connection up on purpose, with a reset:",
+"              handshake: once the ClientHello is out (TLS only);",
+"              response: once the first response bytes arrived; these",
+"              count as aborted, not as requests or errors",
 "  -c conns    connections kept in flight, in total (default 10)",
 "  -d sec      length of the measured window (default 10)",
+"  -P ms       pause ms between one connection's end and the next one",
+"              in its place (default 0), to pace cheap clients such as -a",
 "  -e prefix   bytes every response must start with (escapes allowed),",
 "              e.g. 20 for Gemini or i for a Gopher menu; a response that",
 "              does not counts in errors_status",
@@ -395,12 +417,30 @@ parse_mode(const char *s, enum mode *out)
 }
 
 static int
+parse_abort(const char *s, enum abort_at *out)
+{
+	size_t	i;
+
+	for (i = 1; i < sizeof(abort_names) / sizeof(abort_names[0]); i++) {
+		if (strcmp(s, abort_names[i]) == 0) {
+			*out = (enum abort_at)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
 parse_opt(struct opts *o, int ch, const char *arg)
 {
 	long	*num = NULL;
 	long	 min = 1, max = SECS_MAX;
 
 	switch (ch) {
+	case 'a':
+		if (parse_abort(arg, &o->abort_at) == -1)
+			return bad_arg(ch, arg);
+		break;
 	case 'c':
 		num = &o->conns;
 		max = CONNS_MAX;
@@ -426,6 +466,11 @@ parse_opt(struct opts *o, int ch, const char *arg)
 	case 'p':
 		num = &o->pid;
 		max = INT_MAX;
+		break;
+	case 'P':
+		num = &o->pause_ms;
+		min = 0;
+		max = 60000;
 		break;
 	case 's':
 		o->sni = arg;
@@ -544,6 +589,14 @@ check_opts(struct opts *o, int argc, char **argv)
 		warnx("-s has no meaning with -m plain");
 		return -1;
 	}
+	if (o->abort_at != AB_NONE && o->idle > 0) {
+		warnx("-a and -i do not go together");
+		return -1;
+	}
+	if (o->abort_at == AB_HANDSHAKE && o->mode == M_PLAIN) {
+		warnx("-a handshake needs TLS");
+		return -1;
+	}
 	if (o->idle == 0 && o->threads > o->conns) {
 		warnx("more threads (%ld) than connections (%ld)",
 		    o->threads, o->conns);
@@ -567,7 +620,7 @@ parse_args(struct opts *o, int argc, char **argv)
 	o->duration = 10;
 	o->timeout = 10;
 	o->mode = M_FULL;
-	while ((ch = getopt(argc, argv, "c:d:e:i:jm:p:s:T:t:W:")) != -1)
+	while ((ch = getopt(argc, argv, "a:c:d:e:i:jm:P:p:s:T:t:W:")) != -1)
 		if (parse_opt(o, ch, optarg) == -1)
 			return -1;
 	return check_opts(o, argc - optind, argv + optind);
@@ -688,6 +741,7 @@ stats_merge(struct stats *to, const struct stats *from)
 	size_t	i;
 
 	to->requests += from->requests;
+	to->aborted += from->aborted;
 	to->resumed += from->resumed;
 	to->bytes += from->bytes;
 	if (from->max_us > to->max_us)
@@ -811,12 +865,12 @@ fail:
 	return -1;
 }
 
-/* Set c aside, to be opened again once RETRY_MS have passed. */
+/* Set c aside, to be opened again once ms milliseconds have passed. */
 static void
-conn_pend(struct conn *c)
+conn_pend(struct conn *c, long ms)
 {
 	c->state = ST_PENDING;
-	c->start = now_ns() + RETRY_MS * 1000000;
+	c->start = now_ns() + (uint64_t)ms * 1000000;
 	TAILQ_INSERT_TAIL(&c->w->pending, c, entry);
 	c->w->npending++;
 }
@@ -835,8 +889,10 @@ conn_end(struct conn *c, bool later)
 	conn_close(c);
 	if (w->o->idle > 0 || get_phase() == PH_DONE)
 		return;
-	if (later || conn_open(c) == -1)
-		conn_pend(c);
+	if (w->o->pause_ms > 0 && !later)
+		conn_pend(c, w->o->pause_ms);
+	else if (later || conn_open(c) == -1)
+		conn_pend(c, RETRY_MS);
 }
 
 static void
@@ -863,6 +919,22 @@ conn_take(struct conn *c, const unsigned char *p, size_t n)
 		c->nhead += k;
 	}
 	c->nbytes += n;
+}
+
+/* -a: give the connection up now, with a reset (conn_close). */
+static void
+conn_abort(struct conn *c)
+{
+	if (is_counting(c->w))
+		c->w->st.aborted++;
+	conn_end(c, false);
+}
+
+/* -a response: the first response bytes are in. */
+static bool
+is_abort_point(const struct conn *c)
+{
+	return c->w->o->abort_at == AB_RESPONSE && c->nbytes > 0;
 }
 
 /*
@@ -998,6 +1070,10 @@ conn_read_plain(struct conn *c)
 		n = read(c->fd, c->w->rbuf, sizeof(c->w->rbuf));
 		if (n > 0) {
 			conn_take(c, c->w->rbuf, (size_t)n);
+			if (is_abort_point(c)) {
+				conn_abort(c);
+				return;
+			}
 			continue;
 		}
 		if (n == 0) {
@@ -1045,6 +1121,10 @@ conn_read_tls(struct conn *c)
 		r = SSL_read(c->ssl, c->w->rbuf, sizeof(c->w->rbuf));
 		if (r > 0) {
 			conn_take(c, c->w->rbuf, (size_t)r);
+			if (is_abort_point(c)) {
+				conn_abort(c);
+				return;
+			}
 			continue;
 		}
 		switch ((e = SSL_get_error(c->ssl, r))) {
@@ -1121,6 +1201,11 @@ conn_handshake(struct conn *c)
 	}
 	switch (SSL_get_error(c->ssl, r)) {
 	case SSL_ERROR_WANT_READ:
+		/* The ClientHello is out: the server has work to throw away. */
+		if (c->w->o->abort_at == AB_HANDSHAKE) {
+			conn_abort(c);
+			break;
+		}
 		conn_want(c, EPOLLIN);
 		break;
 	case SSL_ERROR_WANT_WRITE:
@@ -1239,7 +1324,7 @@ restart_pending(struct worker *w)
 		TAILQ_REMOVE(&w->pending, c, entry);
 		w->npending--;
 		if (conn_open(c) == -1)
-			conn_pend(c);
+			conn_pend(c, RETRY_MS);
 	}
 }
 
@@ -1291,7 +1376,7 @@ worker_main(void *arg)
 	if (w->o->idle == 0) {
 		for (i = 0; i < w->nconn; i++) {
 			if (conn_open(&w->conns[i]) == -1)
-				conn_pend(&w->conns[i]);
+				conn_pend(&w->conns[i], RETRY_MS);
 		}
 	}
 	worker_loop(w);
@@ -1740,6 +1825,7 @@ report_load(const struct opts *o, struct stats *st, const struct sample *s0,
 	out_u64(&r, "concurrency", (uint64_t)o->conns);
 	out_num(&r, "duration_s", secs, 3);
 	out_u64(&r, "requests", st->requests);
+	out_u64(&r, "aborted", st->aborted);
 	out_num(&r, "requests_per_s", secs > 0 ?
 	    (double)st->requests / secs : 0, 1);
 	out_u64(&r, "latency_p50_us", hist_percentile(st, 0.50));

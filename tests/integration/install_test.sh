@@ -26,6 +26,7 @@ test_install_tree_is_complete() {
 	has_mode "$_p/etc/capsuled/capsuled.yaml.example" 644
 	has_mode "$_p/lib/systemd/system/capsuled.service" 644
 	has_mode "$_p/lib/sysusers.d/capsuled.conf" 644
+	has_mode "$_p/etc/logrotate.d/capsuled" 644
 	[ -z "$FAILMSG" ] || return 1
 	_unit=$_p/lib/systemd/system/capsuled.service
 	grep -q '@[A-Z]*@' "$_unit" "$_p/share/man/man8/capsuled.8" \
@@ -77,6 +78,7 @@ test_install_prefix_usr_uses_etc() {
 	has_mode "$_inst/etc/capsuled/capsuled.yaml.example" 644
 	has_mode "$_inst/usr/lib/systemd/system/capsuled.service" 644
 	has_mode "$_inst/usr/lib/sysusers.d/capsuled.conf" 644
+	has_mode "$_inst/etc/logrotate.d/capsuled" 644
 	_want="ExecStart=/usr/sbin/capsuled -f -c /etc/capsuled/capsuled.yaml"
 	grep -qxF "$_want" "$_inst/usr/lib/systemd/system/capsuled.service" ||
 	    fail "unit under PREFIX=/usr lacks $_want"
