@@ -11,6 +11,11 @@ static const unsigned char proxy_v2_sig[12] = {
 	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
 };
 
+/* The first 12 bytes of an IPv4-mapped IPv6 address, ::ffff:a.b.c.d. */
+static const unsigned char proxy_v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
 /* Version 1 starts with "PROXY" and exactly one space. */
 static const char proxy_v1_sig[] = "PROXY ";
 
@@ -347,6 +352,14 @@ proxy_net_parse(struct span s, struct proxy_net *out, const char **reason)
 		*reason = "has bits set beyond its prefix length; write the "
 		    "network's first address, e.g. 10.0.0.0/8";
 		return -1;
+	}
+	/* proxy_net_match sees ::ffff:a.b.c.d as a.b.c.d: so must the list. */
+	if (out->family == AF_INET6 && out->bits >= 96 &&
+	    memcmp(out->addr, proxy_v4mapped, sizeof(proxy_v4mapped)) == 0) {
+		memmove(out->addr, out->addr + 12, 4);
+		memset(out->addr + 4, 0, 12);
+		out->family = AF_INET;
+		out->bits -= 96;
 	}
 	return 0;
 }

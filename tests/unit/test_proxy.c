@@ -337,6 +337,15 @@ test_net_parse(void)
 	CHECK_INT(128, n.bits);
 	CHECK_INT(0, proxy_net_parse(span_cstr("fd00::/8"), &n, &reason));
 	CHECK_INT(0, proxy_net_parse(span_cstr("0.0.0.0/0"), &n, &reason));
+	/* IPv4-mapped entries become IPv4, as addresses do when matched. */
+	CHECK_INT(0, proxy_net_parse(span_cstr("::ffff:10.0.0.0/104"), &n,
+	    &reason));
+	CHECK_INT(AF_INET, n.family);
+	CHECK_INT(8, n.bits);
+	CHECK_INT(0, memcmp(n.addr, "\x0a\x00\x00\x00", 4));
+	CHECK_INT(0, proxy_net_parse(span_cstr("::ffff:0:0/96"), &n, &reason));
+	CHECK_INT(AF_INET, n.family);
+	CHECK_INT(0, n.bits);
 	CHECK_INT(-1, proxy_net_parse(span_cstr("10.1.0.0/8"), &n, &reason));
 	CHECK_STR("has bits set beyond its prefix length; write the network's "
 	    "first address, e.g. 10.0.0.0/8", reason);
@@ -382,6 +391,12 @@ test_net_match(void)
 	CHECK(!proxy_net_match(nets, 3, (struct sockaddr *)&ss));
 	set_addr(&ss, "::ffff:127.0.0.1");
 	CHECK(proxy_net_match(nets, 3, (struct sockaddr *)&ss));
+	proxy_net_parse(span_cstr("::ffff:10.20.30.40"), &nets[2], &reason);
+	set_addr(&ss, "10.20.30.40");
+	CHECK(proxy_net_match(nets, 3, (struct sockaddr *)&ss));
+	set_addr(&ss, "::ffff:10.20.30.40");
+	CHECK(proxy_net_match(nets, 3, (struct sockaddr *)&ss));
+	proxy_net_parse(span_cstr("10.20.0.0/14"), &nets[2], &reason);
 	set_addr(&ss, "::1");
 	CHECK(proxy_net_match(nets, 3, (struct sockaddr *)&ss));
 	set_addr(&ss, "::2");
