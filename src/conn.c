@@ -58,7 +58,7 @@ struct conn {
 	/* The client: the accepted peer, or a PROXY header's source. */
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
-	char			*proxy;		/* header bytes, while reading */
+	char			*proxy;		/* PROXY header so far */
 	size_t			 proxylen;
 	struct timespec		 start;
 	char			 req[CONN_REQUEST_MAX];
@@ -330,9 +330,9 @@ conn_read_proxy(struct conn *c)
 		return false;
 	}
 	if (n <= 0) {
-		conn_close(c, n == -1 ? "receive error" : c->proxylen == 0 ?
-		    conn_said_nothing : "closed in the middle of the PROXY "
-		    "header");
+		conn_close(c, c->proxylen == 0 ? conn_said_nothing : n == 0 ?
+		    "closed in the middle of the PROXY header" :
+		    "receive error");
 		return false;
 	}
 	st = proxy_parse(span_make(c->proxy, c->proxylen + (size_t)n), &h);

@@ -264,7 +264,8 @@ proxy_parse(struct span in, struct proxy_header *h)
 	if (in.n == 0)
 		return PROXY_NEED_MORE;
 	if (proxy_agrees(in, proxy_v2_sig, sizeof(proxy_v2_sig)))
-		return in.n < PROXY_V2_FIXED ? PROXY_NEED_MORE : proxy_v2(in, h);
+		return in.n < PROXY_V2_FIXED ? PROXY_NEED_MORE :
+		    proxy_v2(in, h);
 	if (proxy_agrees(in, proxy_v1_sig, strlen(proxy_v1_sig)))
 		return in.n < strlen(proxy_v1_sig) ? PROXY_NEED_MORE :
 		    proxy_v1(in, h);

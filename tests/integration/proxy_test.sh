@@ -40,8 +40,9 @@ px_poll_count() {
 	done
 }
 
-# px_start NAME: a capsuled whose listeners all expect a PROXY header and
-# trust 127.0.0.1 only.  The first one generates the shared certificate.
+# px_start NAME [DEBUG]: a capsuled whose listeners all expect a PROXY
+# header and trust 127.0.0.1 only, logging debug lines unless DEBUG is
+# false.  The first one generates the shared certificate.
 px_start() {
 	mkdir -p "$PX/$1"
 	cat >"$PX/$1/capsuled.yaml" <<YAML
@@ -56,7 +57,7 @@ gopher:
   listen: [{address: "127.0.0.1:0", proxy_protocol: true}]
 proxy_from: [127.0.0.1]
 workers: 1
-log: {access: "-", error: "-", debug: true}
+log: {access: "-", error: "-", debug: ${2:-true}}
 timeouts: {handshake: 2, request: 2, write: 5}
 YAML
 	"$CAPSULED" -f -c "$PX/$1/capsuled.yaml" >"$PX/$1/log" 2>&1 &
@@ -91,7 +92,8 @@ px_free_ports() {
 	_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 	[ "$_low" -gt 20000 ] || _low=30000
 	while [ "$_want" -gt 0 ]; do
-		_p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom) % (_low - 10000) ))
+		_p=$(od -An -N2 -tu2 /dev/urandom)
+		_p=$(( 10000 + _p % (_low - 10000) ))
 		case " $_got " in *" $_p "*) continue ;; esac
 		[ -z "$(ss -Htln "sport = :$_p")" ] || continue
 		_got="$_got $_p"
@@ -208,7 +210,8 @@ px_via_haproxy() {
 # px_check_client PROTO BACKEND VERSION: the instance that served the last
 # request through BACKEND logged haproxy's client, not haproxy.
 px_check_client() {
-	_pair=$(px_via_haproxy "$2") || { fail "haproxy logged no $2"; return 1; }
+	_pair=$(px_via_haproxy "$2") ||
+	    { fail "haproxy logged no $2"; return 1; }
 	_client=${_pair% *}
 	_hap=${_pair#* }
 	[ "$_client" != "$_hap" ] || fail "client and haproxy are both $_client"
@@ -239,7 +242,7 @@ _px_real_client_address() {
 	done
 	# Round robin: both instances served, each with the real client.
 	for _s in a b; do
-		grep -q ' localhost gemini "gemini://localhost/' "$PX/$_s/log" ||
+		grep -q ' localhost gemini "gemini://' "$PX/$_s/log" ||
 		    fail "instance $_s served no Gemini request"
 		grep -q ' - gopher "' "$PX/$_s/log" ||
 		    fail "instance $_s served no Gopher request"
@@ -264,7 +267,8 @@ _px_ticket_resumes() {
 	grep -q '^New, TLSv1.3' "$PX/first.out" ||
 	    fail "first connection: $(grep -m1 'New\|Reused\|error' \
 	    "$PX/first.out")"
-	[ -s "$_sess" ] || { fail "no session saved from instance a"; return 1; }
+	[ -s "$_sess" ] ||
+	    { fail "no session saved from instance a"; return 1; }
 	printf 'gemini://localhost/\r\n' | openssl s_client -ign_eof \
 	    -connect "127.0.0.1:$(px_front 3)" -servername localhost \
 	    -sess_in "$_sess" >"$PX/second.out" 2>&1
@@ -324,6 +328,68 @@ test_proxy_malformed_header_closes() {
 	return $_rc
 }
 
+_px_pieces() {
+	# One byte at a time: v1, then v2 (TCP over IPv6, with a TLV), each
+	# followed at once by the Gopher request that must still be read.
+	_out=$("$GEMCLIENT" -P -d 2 -t 10 127.0.0.1 "$(px_port a gopher)" \
+	    'PROXY TCP4 198.51.100.4 127.0.0.1 4001 70\r\n/\r\n' 2>/dev/null)
+	case "$_out" in
+	*"Served by whichever instance"*) ;;
+	*) fail "v1 in pieces got '$_out'" ;;
+	esac
+	px_poll "$PX/a/log" '198\.51\.100\.4:4001 - gopher "/' ||
+	    fail "v1 in pieces: source not in the access log"
+	_out=$("$GEMCLIENT" -P -d 2 -t 10 127.0.0.1 "$(px_port a gopher)" \
+	    '\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x2a'\
+'\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x07'\
+'\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01'\
+'\x9c\x41\x00\x46\x04\x00\x03\0\0\0/\r\n' 2>/dev/null)
+	case "$_out" in
+	*"Served by whichever instance"*) ;;
+	*) fail "v2 in pieces got '$_out'" ;;
+	esac
+	px_poll "$PX/a/log" '\[2001:db8::7\]:40001 - gopher "/' ||
+	    fail "v2 in pieces: source not in the access log"
+}
+
+# A header that arrives in pieces is put together, and nothing after it
+# is lost.
+test_proxy_header_in_pieces() {
+	px_dir
+	px_start a || { px_down; return 1; }
+	_px_pieces
+	_rc=$?
+	px_down
+	return $_rc
+}
+
+_px_checks() {
+	# What a balancer's health check does: a header, then goodbye.
+	"$GEMCLIENT" -P -X 0 127.0.0.1 "$(px_port a gemini)" \
+	    '\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00' >/dev/null 2>&1
+	"$GEMCLIENT" -P -X 0 127.0.0.1 "$(px_port a gopher)" \
+	    'PROXY TCP4 127.0.0.1 127.0.0.1 40000 70\r\n' >/dev/null 2>&1
+	# Then a real request, whose line comes after any about the checks.
+	"$GEMCLIENT" -P 127.0.0.1 "$(px_port a gopher)" \
+	    'PROXY TCP4 192.0.2.44 127.0.0.1 4444 70\r\n/\r\n' >/dev/null 2>&1
+	px_poll "$PX/a/log" "192\.0\.2\.44:4444 - gopher" ||
+	    fail "no access line for the request after the checks"
+	_noise=$(grep -v "192\.0\.2\.44\|running as root\|ready:\|generated a \
+self-signed\|session-ticket keys" "$PX/a/log")
+	[ -z "$_noise" ] || fail "health checks were logged: $_noise"
+}
+
+# Health checks (a header, then nothing) are accepted and logged only at
+# the debug level, so they do not fill the logs.
+test_proxy_health_checks_quiet() {
+	px_dir
+	px_start a false || { px_down; return 1; }
+	_px_checks
+	_rc=$?
+	px_down
+	return $_rc
+}
+
 _px_missing() {
 	# TLS straight to the listener: its ClientHello is not a header.
 	gem -t 5 127.0.0.1 "$(px_port a gemini)" 'gemini://localhost/\r\n' \
@@ -331,7 +397,8 @@ _px_missing() {
 	_rc=$?
 	[ "$_rc" -eq 2 ] || fail "TLS without a header: gemclient exit $_rc"
 	px_poll "$PX/a/log" "127\.0\.0\.1:[0-9]*: closed on a PROXY protocol \
-listener: no PROXY protocol header" || fail "no log line for TLS without a header"
+listener: no PROXY protocol header" ||
+	    fail "no log line for TLS without a header"
 	# Gopher straight to the listener.
 	_out=$("$GEMCLIENT" -P -t 5 127.0.0.1 "$(px_port a gopher)" '/\r\n' \
 	    2>/dev/null)
@@ -341,7 +408,8 @@ PROXY protocol header" 2 || fail "no log line for Gopher without a header"
 	# Nothing at all: closed at the handshake deadline (2 s here).
 	"$GEMCLIENT" -P -n -t 6 127.0.0.1 "$(px_port a gopher)" >/dev/null 2>&1
 	_rc=$?
-	[ "$_rc" -eq 0 ] || fail "silent client: gemclient exit $_rc (3: timeout)"
+	[ "$_rc" -eq 0 ] ||
+	    fail "silent client: gemclient exit $_rc (3 is a timeout)"
 	px_poll "$PX/a/log" "no complete PROXY header before the handshake \
 deadline" || fail "no log line for the missing header"
 }

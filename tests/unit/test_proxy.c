@@ -166,7 +166,8 @@ test_v1_bad_fields(void)
 	const char	*fields = "version 1 line does not have five fields "
 	    "after PROXY";
 	const char	*addr = "version 1 address does not match its protocol";
-	const char	*port = "version 1 port is not a number from 0 to 65535";
+	const char	*port = "version 1 port is not a number from 0 to "
+	    "65535";
 
 	expect_malformed(LIT("PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n"), fields);
 	expect_malformed(LIT("PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n"), fields);
@@ -203,8 +204,8 @@ test_no_header(void)
 	expect_malformed(LIT("/\r\n"), r);
 	expect_malformed(LIT("GET / HTTP/1.0\r\n"), r);
 	expect_malformed(LIT("PROXX"), r);
-	expect_malformed(LIT("\x0D\x0A\x0D\x0A\x00\x0D\x0A\x51\x55\x49\x54\x0B"),
-	    r);
+	expect_malformed(LIT("\x0D\x0A\x0D\x0A\x00\x0D\x0A\x51\x55\x49\x54"
+	    "\x0B"), r);
 	CHECK_INT(PROXY_NEED_MORE, proxy_parse(LIT("PROXY"),
 	    &(struct proxy_header){ 0 }));
 	CHECK_INT(PROXY_NEED_MORE, proxy_parse(span_make(NULL, 0),
