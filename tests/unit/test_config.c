@@ -1148,6 +1148,16 @@ test_ticket_key(void)
 	EXPECT_ERROR(buf_cstr(&yaml), buf_cstr(&want));
 	unlink(path);
 
+	/* One byte too many is as wrong as too few: not what openssl made. */
+	write_key(dir, "long.key", 81, 0600, path, sizeof(path));
+	buf_reset(&yaml);
+	buf_reset(&want);
+	buf_printf(&yaml, "root: c\ntls: {ticket_key: %s}\n", path);
+	buf_printf(&want, "t.yaml:2:19: 'tls.ticket_key' %s is 81 bytes, not "
+	    "80", path);
+	EXPECT_ERROR(buf_cstr(&yaml), buf_cstr(&want));
+	unlink(path);
+
 	buf_reset(&yaml);
 	buf_reset(&want);
 	buf_printf(&yaml, "root: c\ntls: {ticket_key: %s/none}\n", dir);
