@@ -14,17 +14,13 @@
 
 #include "buf.h"
 
-/* Longest version 1 line, CRLF included (the spec's worst case). */
+/* Longest v1 line with its CRLF (the spec's): an endless line is cut here. */
 #define PROXY_V1_MAX		107
 
 /* The fixed part of a version 2 header: signature, command, family, len. */
 #define PROXY_V2_FIXED		16
 
-/*
- * Most address and TLV bytes a version 2 header may announce after its
- * fixed part; the field allows 65535, which would let any peer make us
- * hold 64 KiB per connection before we know who it is.
- */
+/* Most v2 bytes after the fixed part: the field would let 64 KiB be held. */
 #define PROXY_V2_LEN_MAX	1024
 
 /* Longest header of either version, so the most a reader must buffer. */

@@ -309,10 +309,14 @@ tls_ticket_secret_load(const char *path,
 
 	/* O_NONBLOCK: a FIFO named by mistake must not hang start-up. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd == -1) {
+	if (fd == -1 && errno == ENOENT) {
 		buf_printf(err, "cannot open %s: %s; make it with: openssl "
 		    "rand %d > %s; chmod 600 %s", path, strerror(errno),
 		    TLS_TICKET_SECRET_LEN, path, path);
+		return -1;
+	}
+	if (fd == -1) {
+		buf_printf(err, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
