@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "proxy.h"
 
 /* Longest config file we read. */
 #define CONFIG_FILE_MAX		(1024 * 1024)
@@ -36,6 +37,13 @@
 
 /* The Gemini listener a config file without gemini.listen gets. */
 #define CONFIG_GEMINI_LISTEN	"*:1965"
+
+/*
+ * Who may send PROXY headers when proxy_from is not set: loopback only, so
+ * that a HAProxy on the same host works and nobody else can claim to be
+ * someone they are not.
+ */
+#define CONFIG_PROXY_FROM	{ "127.0.0.0/8", "::1" }
 
 /* Where certificates live when tls.certdir is not set. */
 #define CONFIG_CERTDIR		"certs"
@@ -120,6 +128,20 @@ struct config {
 	unsigned int		 request_timeout;	/* seconds */
 	unsigned int		 write_timeout;		/* seconds */
 	unsigned int		 max_connections;	/* per worker */
+	/*
+	 * Who may send PROXY headers to a proxy_protocol listener; a
+	 * connection from anyone else there is refused.  config_finish puts
+	 * CONFIG_PROXY_FROM here when the file gives none.
+	 */
+	struct proxy_net	*proxy_from;
+	size_t			 nproxy_from;
+	/*
+	 * tls.ticket_key: the file and its TLS_TICKET_SECRET_LEN bytes, read
+	 * (and checked) when the config is loaded; NULL when not set, and
+	 * the server makes a random secret instead.
+	 */
+	char			*ticket_key;
+	unsigned char		*ticket_secret;
 };
 
 /*

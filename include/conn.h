@@ -1,13 +1,17 @@
 /*
- * conn: one client connection from accept to close.  It sniffs the first
- * byte (a TLS handshake starts with 0x16), drives the non-blocking TLS
- * handshake, reads the request with a size cap and a deadline, writes the
- * response, sends close_notify and closes, always with a logged reason.
+ * conn: one client connection from accept to close.  On a proxy_protocol
+ * listener it first reads the PROXY header, and no byte past it, to learn
+ * the client's address.  It sniffs the first byte (a TLS handshake starts
+ * with 0x16), drives the non-blocking TLS handshake, reads the request
+ * with a size cap and a deadline, writes the response, sends close_notify
+ * and closes, always with a logged reason.
  */
 #ifndef CAPSULED_CONN_H
 #define CAPSULED_CONN_H
 
 #include <sys/socket.h>
+
+#include <stdbool.h>
 
 #include "worker.h"
 
@@ -24,10 +28,12 @@
 #define CONN_LINGER_SECONDS	2
 
 /*
- * Take over an accepted, non-blocking socket.  Returns 0, or -1 when the
- * connection could not be set up (the socket is then closed).
+ * Take over an accepted, non-blocking socket from sa.  With proxy, a
+ * PROXY header must come first, and only from an address the worker's
+ * proxy_from allows.  Returns 0, or -1 when the connection could not be
+ * set up or was refused (the socket is then closed, the reason logged).
  */
 int	conn_start(struct worker *w, int fd, const struct sockaddr *sa,
-	    socklen_t salen, enum worker_proto proto);
+	    socklen_t salen, enum worker_proto proto, bool proxy);
 
 #endif

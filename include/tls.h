@@ -33,8 +33,12 @@ int	tls_ensure_cert(const char *cert, const char *key,
  */
 SSL_CTX	*tls_ctx_new(const char *cert, const char *key, struct buf *err);
 
-/* Bytes of the secret session-ticket keys are derived from. */
-#define TLS_TICKET_SECRET_LEN	32
+/*
+ * Bytes of the secret session-ticket keys are derived from, and so the
+ * exact size of a tls.ticket_key file ("openssl rand 80"; the size nginx
+ * uses for its ticket key files).
+ */
+#define TLS_TICKET_SECRET_LEN	80
 
 /* How long one set of ticket keys issues tickets, by default. */
 #define TLS_TICKET_ROTATE_SECONDS	3600
@@ -52,6 +56,16 @@ struct tls_ticket_keys {
  * Returns 0 or -1.
  */
 int	tls_ticket_secret_new(unsigned char secret[TLS_TICKET_SECRET_LEN]);
+
+/*
+ * Read the ticket secret from a file that instances behind one load
+ * balancer share, so a ticket from one resumes on another.  The file must
+ * be a regular file of exactly TLS_TICKET_SECRET_LEN bytes that neither
+ * group nor others may access.  Returns 0, or -1 with err set to what is
+ * wrong and how to fix it ("FILE is 32 bytes, not 80; make it with ...").
+ */
+int	tls_ticket_secret_load(const char *path,
+	    unsigned char secret[TLS_TICKET_SECRET_LEN], struct buf *err);
 
 /*
  * Issue and accept session tickets with keys derived from secret for

@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include "proxy.h"
 #include "serve.h"
 
 /* How long accepting pauses after EMFILE/ENFILE, in milliseconds. */
@@ -31,6 +32,7 @@ enum worker_proto {
 struct worker_listener {
 	int			fd;
 	enum worker_proto	proto;
+	bool			proxy;	/* a PROXY header comes first */
 };
 
 /* What the parent hands a worker: all of it prepared before fork. */
@@ -44,6 +46,8 @@ struct worker_setup {
 	unsigned int			 request_timeout;
 	unsigned int			 write_timeout;
 	unsigned int			 max_connections;
+	const struct proxy_net		*proxy_from;	/* may send PROXY */
+	size_t				 nproxy_from;
 };
 
 struct worker;

@@ -8,7 +8,7 @@
 set -eu
 
 build="gcc make pkg-config libssl-dev libyaml-dev libmd4c-dev libevent-dev openssl"
-tests="clang libclang-rt-14-dev curl libxml2-utils iproute2 mandoc systemd"
+tests="clang libclang-rt-14-dev curl libxml2-utils iproute2 mandoc systemd haproxy"
 
 bench="libmd4c-html0-dev molly-brown gophernicus socat iproute2"
 
@@ -46,6 +46,19 @@ case "$missing" in
 	if [ -d /run/systemd/system ]; then
 		$run systemctl disable --now gophernicus.socket >/dev/null 2>&1 ||
 		    true
+	fi
+	;;
+esac
+
+# Debian's haproxy starts a system service; the tests run their own copy
+# on loopback ports, so the service has no business running here.
+case "$missing" in
+*haproxy*)
+	if [ -d /run/systemd/system ]; then
+		$run systemctl disable --now haproxy.service >/dev/null 2>&1 ||
+		    true
+	else
+		$run service haproxy stop >/dev/null 2>&1 || true
 	fi
 	;;
 esac

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "config.h"
 #include "mem.h"
+#include "tls.h"
 
 /* Bytes of an operator's value quoted back in a message. */
 #define SHOWN_MAX	48
@@ -1180,6 +1181,78 @@ key_listen(struct parser *p, const struct key *k)
 	return 0;
 }
 
+/*
+ * tls.ticket_key is read as soon as it is parsed, so that -n and a reload
+ * report a bad file at its line, before anything is replaced.
+ */
+static int
+key_ticket_key(struct parser *p, const struct key *k)
+{
+	struct config	*cfg = p->cfg;
+	struct buf	 msg;
+	const char	*text;
+	struct span	 s;
+	int		 r;
+
+	if ((r = want_scalar(p, k, &s)) != 1)
+		return r;
+	if (!is_path(s))
+		return bad_value(p, k);
+	if (set_string(&cfg->ticket_key, s) == -1)
+		return out_of_memory(p);
+	if (cfg->ticket_secret == NULL &&
+	    (cfg->ticket_secret = mem_malloc(TLS_TICKET_SECRET_LEN)) == NULL)
+		return out_of_memory(p);
+	buf_init(&msg, MESSAGE_MAX);
+	r = tls_ticket_secret_load(cfg->ticket_key, cfg->ticket_secret, &msg);
+	if (r == -1) {
+		text = buf_cstr(&msg);
+		r = report(p, p->ev.start_mark, "'%s' %s", qname(p, k),
+		    text != NULL ? text : "cannot be read");
+	}
+	buf_free(&msg);
+	return r;
+}
+
+static int
+proxy_from_entry(struct parser *p, const struct key *k)
+{
+	struct config		*cfg = p->cfg;
+	struct proxy_net	 net, *nn;
+	const char		*reason;
+	struct span		 s;
+	int			 r;
+
+	if ((r = entry_scalar(p, k, &s)) != 1)
+		return r;
+	if (proxy_net_parse(s, &net, &reason) == -1)
+		return report(p, p->ev.start_mark, "'%s' entry %s %s; write "
+		    "e.g. %s", qname(p, k), kind(p), reason, k->example);
+	nn = mem_realloc(cfg->proxy_from, (cfg->nproxy_from + 1) *
+	    sizeof(*nn));
+	if (nn == NULL)
+		return out_of_memory(p);
+	nn[cfg->nproxy_from++] = net;
+	cfg->proxy_from = nn;
+	return 0;
+}
+
+static int
+key_proxy_from(struct parser *p, const struct key *k)
+{
+	yaml_mark_t	m;
+	size_t		n;
+	bool		given;
+
+	if (each_entry(p, k, proxy_from_entry, &n, &given, &m) == -1)
+		return -1;
+	if (given && n == 0)
+		return report(p, m, "'%s' is an empty list, which would refuse "
+		    "every PROXY header; write e.g. %s", qname(p, k),
+		    k->example);
+	return 0;
+}
+
 #define NKEYS(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define STRING(n, in_, type, member, valid_, what_, ex)			\
@@ -1223,6 +1296,8 @@ static const struct key tls_keys[] = {
 	    "a file path", "key: certs/example.org.key"),
 	STRING("certdir", IN_CONFIG, struct config, certdir, is_path,
 	    "a directory path", "certdir: certs"),
+	{ .name = "ticket_key", .parse = key_ticket_key,
+	    .what = "a file path", .example = "ticket_key: ticket.key" },
 };
 
 static const struct section sec_tls = {
@@ -1328,6 +1403,9 @@ static const struct key top_keys[] = {
 	SECTION("log", sec_log, "log: {access: \"-\", error: \"-\"}"),
 	SECTION("timeouts", sec_timeouts, "timeouts: {handshake: 10}"),
 	SECTION("limits", sec_limits, "limits: {connections: 1024}"),
+	{ .name = "proxy_from", .parse = key_proxy_from,
+	    .what = "a list of addresses or networks",
+	    .example = "proxy_from: [127.0.0.1, \"::1\", 10.0.0.0/8]" },
 };
 
 static const struct section sec_top = {
@@ -1417,6 +1495,11 @@ config_free(struct config *cfg)
 	free(cfg->error_log.path);
 	free(cfg->user);
 	free(cfg->chroot);
+	free(cfg->proxy_from);
+	free(cfg->ticket_key);
+	if (cfg->ticket_secret != NULL)
+		explicit_bzero(cfg->ticket_secret, TLS_TICKET_SECRET_LEN);
+	free(cfg->ticket_secret);
 	config_init(cfg);
 }
 
@@ -1747,6 +1830,26 @@ check_listeners(const struct config *cfg, const char *name, struct buf *err)
 }
 
 static int
+finish_proxy_from(struct config *cfg)
+{
+	static const char *const	 dflt[] = CONFIG_PROXY_FROM;
+	const char			*reason;
+	size_t				 i, n = NKEYS(dflt);
+
+	if (cfg->nproxy_from > 0)
+		return 0;
+	if ((cfg->proxy_from = mem_calloc(n, sizeof(*cfg->proxy_from))) ==
+	    NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (proxy_net_parse(span_cstr(dflt[i]), &cfg->proxy_from[i],
+		    &reason) == -1)
+			return -1;
+	cfg->nproxy_from = n;
+	return 0;
+}
+
+static int
 finish_paths(struct config *cfg, struct config_vhost *vh)
 {
 	if (vh->hostname == NULL &&
@@ -1801,7 +1904,7 @@ config_finish(struct config *cfg, struct buf *err)
 		rc = -1;
 	if (rc == -1)
 		return -1;
-	if (finish_paths(cfg, vh) == -1) {
+	if (finish_paths(cfg, vh) == -1 || finish_proxy_from(cfg) == -1) {
 		append_line(err, "%s: out of memory", name);
 		return -1;
 	}

@@ -14,12 +14,14 @@
 #include "conn.h"
 #include "log.h"
 #include "mem.h"
+#include "proxy.h"
 #include "tls.h"
 
 /* The first byte of every TLS connection: a handshake record. */
 #define CONN_TLS_HANDSHAKE_BYTE	0x16
 
 enum conn_state {
+	CONN_PROXY,		/* reading the PROXY header */
 	CONN_SNIFF,		/* waiting for the first byte */
 	CONN_HANDSHAKE,		/* TLS handshake in progress */
 	CONN_READ,		/* reading the request line */
@@ -55,6 +57,11 @@ struct conn {
 	struct event		*wr;
 	struct event		*timer;
 	char			 peer[64];
+	/* The client: the accepted peer, or a PROXY header's source. */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	char			*proxy;		/* PROXY header so far */
+	size_t			 proxylen;
 	struct timespec		 start;
 	char			 req[CONN_REQUEST_MAX];
 	size_t			 reqlen;
@@ -68,6 +75,9 @@ struct conn {
 	size_t			 sent;
 	bool			 logged;	/* the access line is written */
 };
+
+/* Why a client that sent nothing was closed: logged at debug level. */
+static const char	conn_said_nothing[] = "closed before sending anything";
 
 static void	conn_step(struct conn *);
 static void	conn_close(struct conn *, const char *);
@@ -190,6 +200,10 @@ conn_on_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (c->state) {
+	case CONN_PROXY:
+		conn_close(c, "no complete PROXY header before the handshake "
+		    "deadline");
+		break;
 	case CONN_SNIFF:
 	case CONN_HANDSHAKE:
 		conn_close(c, "handshake timeout");
@@ -206,9 +220,57 @@ conn_on_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* What the connection knows of its client, from accept or a PROXY header. */
+static void
+conn_set_client(struct conn *c, const struct sockaddr *sa, socklen_t salen)
+{
+	if (salen > sizeof(c->addr))
+		salen = sizeof(c->addr);
+	memcpy(&c->addr, sa, salen);
+	c->addrlen = salen;
+	conn_peer_name(sa, salen, c->peer, sizeof(c->peer));
+}
+
+/* The client is known: on to the sniff (Gemini) or the request (Gopher). */
+static void
+conn_begin(struct conn *c)
+{
+	const struct worker_setup	*ws = worker_setup(c->w);
+
+	if (c->proto == WORKER_GEMINI) {
+		c->state = CONN_SNIFF;
+		conn_deadline(c, ws->handshake_timeout);
+	} else {
+		c->state = CONN_READ;
+		conn_deadline(c, ws->request_timeout);
+	}
+}
+
+/*
+ * Only the balancers in proxy_from may connect to a proxy listener: from
+ * anyone else, a PROXY header would be a forged address.
+ */
+static int
+conn_start_proxy(struct conn *c, const struct sockaddr *sa)
+{
+	const struct worker_setup	*ws = worker_setup(c->w);
+
+	c->state = CONN_PROXY;
+	if (!proxy_net_match(ws->proxy_from, ws->nproxy_from, sa)) {
+		conn_close(c, "refused: address not in proxy_from");
+		return -1;
+	}
+	if ((c->proxy = mem_malloc(PROXY_HEADER_MAX)) == NULL) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	conn_deadline(c, ws->handshake_timeout);
+	return 0;
+}
+
 int
 conn_start(struct worker *w, int fd, const struct sockaddr *sa,
-    socklen_t salen, enum worker_proto proto)
+    socklen_t salen, enum worker_proto proto, bool proxy)
 {
 	struct event_base	*base = worker_base(w);
 	struct conn		*c;
@@ -222,7 +284,7 @@ conn_start(struct worker *w, int fd, const struct sockaddr *sa,
 	c->proto = proto;
 	c->state = proto == WORKER_GEMINI ? CONN_SNIFF : CONN_READ;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
-	conn_peer_name(sa, salen, c->peer, sizeof(c->peer));
+	conn_set_client(c, sa, salen);
 	response_init(&c->resp);
 	c->rd = event_new(base, fd, EV_READ | EV_PERSIST, conn_on_io, c);
 	c->wr = event_new(base, fd, EV_WRITE, conn_on_io, c);
@@ -231,11 +293,77 @@ conn_start(struct worker *w, int fd, const struct sockaddr *sa,
 		conn_close(c, "out of memory");
 		return -1;
 	}
-	conn_deadline(c, proto == WORKER_GEMINI ?
-	    worker_setup(w)->handshake_timeout :
-	    worker_setup(w)->request_timeout);
+	if (proxy) {
+		if (conn_start_proxy(c, sa) == -1)
+			return -1;
+	} else
+		conn_begin(c);
 	conn_wait(c, CONN_IO_WANT_READ);
 	return 0;
+}
+
+/* The header is in: its source, unless LOCAL or UNKNOWN, is the client. */
+static void
+conn_proxy_done(struct conn *c, const struct proxy_header *h)
+{
+	char	via[sizeof(c->peer)];
+
+	free(c->proxy);
+	c->proxy = NULL;
+	if (!h->local) {
+		memcpy(via, c->peer, sizeof(via));
+		conn_set_client(c, (const struct sockaddr *)&h->src,
+		    h->srclen);
+		log_debug("%s: through %s (PROXY v%d)", c->peer, via,
+		    h->version);
+	}
+	conn_begin(c);
+}
+
+/*
+ * Peek, parse, then read no further than the parser allows: all of a
+ * header still incomplete, or exactly the rest of a complete one, so that
+ * the client's own first bytes stay in the socket for the sniff.
+ */
+static bool
+conn_read_proxy(struct conn *c)
+{
+	struct proxy_header	h;
+	enum proxy_status	st;
+	ssize_t			n;
+	size_t			take;
+
+	n = recv(c->fd, c->proxy + c->proxylen,
+	    PROXY_HEADER_MAX - c->proxylen, MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		conn_wait(c, CONN_IO_WANT_READ);
+		return false;
+	}
+	if (n <= 0) {
+		conn_close(c, c->proxylen == 0 ? conn_said_nothing : n == 0 ?
+		    "closed in the middle of the PROXY header" :
+		    "receive error");
+		return false;
+	}
+	st = proxy_parse(span_make(c->proxy, c->proxylen + (size_t)n), &h);
+	if (st == PROXY_DONE && h.len <= c->proxylen)
+		st = PROXY_MALFORMED;	/* the parser contradicts itself */
+	if (st == PROXY_MALFORMED) {
+		conn_close(c, h.reason != NULL ? h.reason : "bad PROXY header");
+		return false;
+	}
+	take = st == PROXY_DONE ? h.len - c->proxylen : (size_t)n;
+	if (recv(c->fd, c->proxy + c->proxylen, take, 0) != (ssize_t)take) {
+		conn_close(c, "receive error");
+		return false;
+	}
+	c->proxylen += take;
+	if (st == PROXY_NEED_MORE) {
+		conn_wait(c, CONN_IO_WANT_READ);
+		return false;
+	}
+	conn_proxy_done(c, &h);
+	return true;
 }
 
 /*
@@ -254,8 +382,7 @@ conn_sniff(struct conn *c)
 		return false;
 	}
 	if (n <= 0) {
-		conn_close(c, n == 0 ? "closed before sending anything" :
-		    "receive error");
+		conn_close(c, n == 0 ? conn_said_nothing : "receive error");
 		return false;
 	}
 	if (b != CONN_TLS_HANDSHAKE_BYTE) {
@@ -305,6 +432,11 @@ conn_read_request(struct conn *c)
 		    sizeof(c->req) - c->reqlen, &got);
 		if (r == CONN_IO_WANT_READ || r == CONN_IO_WANT_WRITE) {
 			conn_wait(c, r);
+			return false;
+		}
+		/* A balancer's health check connects and leaves: not news. */
+		if (r != CONN_IO_OK && c->reqlen == 0) {
+			conn_close(c, conn_said_nothing);
 			return false;
 		}
 		if (r != CONN_IO_OK) {
@@ -542,6 +674,10 @@ conn_step(struct conn *c)
 {
 	for (;;) {
 		switch (c->state) {
+		case CONN_PROXY:
+			if (!conn_read_proxy(c))
+				return;
+			break;
 		case CONN_SNIFF:
 			if (!conn_sniff(c))
 				return;
@@ -592,9 +728,16 @@ conn_log(struct conn *c, const char *reason)
 		return;
 	c->logged = true;
 	/* Scanners that never finish a handshake would flood the log. */
-	if (c->state == CONN_SNIFF || c->state == CONN_HANDSHAKE) {
+	if (c->state == CONN_SNIFF || c->state == CONN_HANDSHAKE ||
+	    reason == conn_said_nothing) {
 		log_debug("%s: %s", log_peer(c->peer, true, peer,
 		    sizeof(peer)), reason);
+		return;
+	}
+	/* A forged address or a misconfigured balancer: worth a line. */
+	if (c->state == CONN_PROXY) {
+		log_info("%s: closed on a PROXY protocol listener: %s",
+		    log_peer(c->peer, true, peer, sizeof(peer)), reason);
 		return;
 	}
 	a.peer = c->peer;
@@ -622,6 +765,7 @@ conn_close(struct conn *c, const char *reason)
 		event_free(c->timer);
 	response_free(&c->resp);
 	free(c->chunk);
+	free(c->proxy);
 	close(c->fd);
 	worker_conn_closed(c->w);
 	free(c);

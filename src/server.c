@@ -108,8 +108,12 @@ server_gen_certs(struct generation *g, struct buf *err)
 		    "%s: %s (key %s)", vh->hostname, vh->cert, vh->key);
 	if ((g->ssl_ctx = tls_ctx_new(vh->cert, vh->key, err)) == NULL)
 		return -1;
-	tls_ctx_set_ticket_secret(g->ssl_ctx, s_ticket_secret,
-	    TLS_TICKET_ROTATE_SECONDS);
+	/* A shared file lets instances behind one balancer resume tickets. */
+	tls_ctx_set_ticket_secret(g->ssl_ctx, g->cfg.ticket_secret != NULL ?
+	    g->cfg.ticket_secret : s_ticket_secret, TLS_TICKET_ROTATE_SECONDS);
+	if (g->cfg.ticket_key != NULL)
+		log_info("session-ticket keys derived from %s",
+		    g->cfg.ticket_key);
 	return 0;
 }
 
@@ -285,6 +289,8 @@ server_bind_listener(struct generation *g, struct generation *old, size_t k,
 			break;
 		g->listeners[(size_t)slot * g->nper + k].fd = fd;
 		g->listeners[(size_t)slot * g->nper + k].proto = proto;
+		g->listeners[(size_t)slot * g->nper + k].proxy =
+		    cl->proxy_protocol;
 	}
 	freeaddrinfo(ai);
 	g->ports[k] = port;
@@ -321,26 +327,6 @@ server_gen_listeners(struct generation *g, struct generation *old,
 	return 0;
 }
 
-/* A key the config accepts but this server cannot honour stops start-up. */
-static int
-server_check_supported(const struct config *cfg, struct buf *err)
-{
-	size_t	i;
-
-	for (i = 0; i < cfg->ngemini + cfg->ngopher; i++) {
-		const struct config_listen	*l = i < cfg->ngemini ?
-		    &cfg->gemini[i] : &cfg->gopher[i - cfg->ngemini];
-
-		if (l->proxy_protocol) {
-			buf_printf(err, "%s: proxy_protocol is not supported "
-			    "by this version of capsuled: remove it from the "
-			    "listener", cfg->file ? cfg->file : "config");
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static struct generation *
 server_gen_new(const struct server *s, struct buf *err)
 {
@@ -354,8 +340,6 @@ server_gen_new(const struct server *s, struct buf *err)
 	g->capsule.rootfd = -1;
 	if (s->opts->load(&g->cfg, err, s->opts->load_arg) == -1 ||
 	    log_configure(&g->cfg, s->opts->foreground, err) == -1)
-		goto fail;
-	if (server_check_supported(&g->cfg, err) == -1)
 		goto fail;
 	g->nworkers = g->cfg.workers > 0 ? g->cfg.workers :
 	    server_online_cpus();
@@ -468,6 +452,8 @@ server_worker_child(struct generation *g, int slot)
 	ws.request_timeout = g->cfg.request_timeout;
 	ws.write_timeout = g->cfg.write_timeout;
 	ws.max_connections = g->cfg.max_connections;
+	ws.proxy_from = g->cfg.proxy_from;
+	ws.nproxy_from = g->cfg.nproxy_from;
 	rc = worker_run(&ws);
 	cache_free(&cache);
 	exit(rc);

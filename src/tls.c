@@ -287,6 +287,64 @@ tls_ticket_secret_new(unsigned char secret[TLS_TICKET_SECRET_LEN])
 	return RAND_bytes(secret, TLS_TICKET_SECRET_LEN) == 1 ? 0 : -1;
 }
 
+/* Read exactly n bytes, however read splits them; 0 or -1. */
+static int
+tls_read_exactly(int fd, unsigned char *p, size_t n)
+{
+	ssize_t	r;
+
+	while (n > 0) {
+		r = read(fd, p, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+tls_ticket_secret_load(const char *path,
+    unsigned char secret[TLS_TICKET_SECRET_LEN], struct buf *err)
+{
+	struct stat	st;
+	int		fd, rc = -1;
+
+	/* O_NONBLOCK: a FIFO named by mistake must not hang start-up. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		buf_printf(err, "cannot open %s: %s; make it with: openssl "
+		    "rand %d > %s; chmod 600 %s", path, strerror(errno),
+		    TLS_TICKET_SECRET_LEN, path, path);
+		return -1;
+	}
+	if (fd == -1) {
+		buf_printf(err, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		buf_printf(err, "%s is not a regular file; name a file made "
+		    "with: openssl rand %d > FILE", path,
+		    TLS_TICKET_SECRET_LEN);
+	else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		buf_printf(err, "%s is open to group or others (mode %03o); "
+		    "run chmod 600 %s", path, (unsigned)(st.st_mode & 0777),
+		    path);
+	else if (st.st_size != TLS_TICKET_SECRET_LEN)
+		buf_printf(err, "%s is %lld bytes, not %d; make it with: "
+		    "openssl rand %d > %s", path, (long long)st.st_size,
+		    TLS_TICKET_SECRET_LEN, TLS_TICKET_SECRET_LEN, path);
+	else if (tls_read_exactly(fd, secret, TLS_TICKET_SECRET_LEN) == -1)
+		buf_printf(err, "cannot read the %d bytes of %s",
+		    TLS_TICKET_SECRET_LEN, path);
+	else
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
 int
 tls_ticket_keys_for(const unsigned char secret[TLS_TICKET_SECRET_LEN],
     unsigned long long period, struct tls_ticket_keys *k)

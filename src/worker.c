@@ -135,7 +135,8 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		w->live++;
-		conn_start(w, cfd, (struct sockaddr *)&ss, sslen, l->proto);
+		conn_start(w, cfd, (struct sockaddr *)&ss, sslen, l->proto,
+		    l->proxy);
 	}
 }
 

@@ -1,3 +1,4 @@
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <stdio.h>
@@ -192,7 +193,8 @@ static const char full_yaml[] =
     "  debug: TRUE\n"
     "timeouts: {handshake: 1, request: 3600, write: 5}\n"
     "limits:\n"
-    "  connections: 100000\n";
+    "  connections: 100000\n"
+    "proxy_from: [10.0.0.0/8, \"fd00::1\"]\n";
 
 static void
 test_every_key(void)
@@ -238,6 +240,11 @@ test_every_key(void)
 	CHECK_INT(3600, cfg.request_timeout);
 	CHECK_INT(5, cfg.write_timeout);
 	CHECK_INT(100000, cfg.max_connections);
+	CHECK_INT(2, cfg.nproxy_from);
+	CHECK_INT(AF_INET, cfg.proxy_from[0].family);
+	CHECK_INT(8, cfg.proxy_from[0].bits);
+	CHECK_INT(AF_INET6, cfg.proxy_from[1].family);
+	CHECK_INT(128, cfg.proxy_from[1].bits);
 	config_free(&cfg);
 	buf_free(&err);
 }
@@ -308,11 +315,11 @@ test_unknown_key(void)
 	CHECK_STR("t.yaml:2:1: unknown key 'hostnme' in the top level (did "
 	    "you mean 'hostname'?); valid keys: hostname, aliases, root, "
 	    "lang, tls, gemini, gopher, workers, user, chroot, log, timeouts, "
-	    "limits", msg);
+	    "limits, proxy_from", msg);
 	free(msg);
 	msg = load_error("root: c\ntls:\n  crt: a\n");
 	CHECK_STR("t.yaml:3:3: unknown key 'crt' in 'tls' (did you mean "
-	    "'cert'?); valid keys: cert, key, certdir", msg);
+	    "'cert'?); valid keys: cert, key, certdir, ticket_key", msg);
 	free(msg);
 	EXPECT_ERROR("root: c\nzzzzzzzz: 1\n", "t.yaml:2:1: unknown key "
 	    "'zzzzzzzz' in the top level; valid keys: hostname,");
@@ -568,7 +575,7 @@ test_deep_nesting(void)
 	msg = load_error(deep.p);
 	CHECK_STR("t.yaml:1:2: unknown key 'a' in the top level; valid keys: "
 	    "hostname, aliases, root, lang, tls, gemini, gopher, workers, "
-	    "user, chroot, log, timeouts, limits\n"
+	    "user, chroot, log, timeouts, limits, proxy_from\n"
 	    "t.yaml:1:33: nesting deeper than 8 levels; the config needs at "
 	    "most 4, check the indentation", msg);
 	free(msg);
@@ -614,7 +621,7 @@ test_message_escaping(void)
 	msg = load_error("root: c\n\"\\e[31mred\": 1\n");
 	CHECK_STR("t.yaml:2:1: unknown key '\\x1b[31mred' in the top level; "
 	    "valid keys: hostname, aliases, root, lang, tls, gemini, gopher, "
-	    "workers, user, chroot, log, timeouts, limits", msg);
+	    "workers, user, chroot, log, timeouts, limits, proxy_from", msg);
 	free(msg);
 	msg = load_error("root: c\nworkers: "
 	    "\"0123456789012345678901234567890123456789012345678901234\"\n");
@@ -634,7 +641,7 @@ test_several_errors(void)
 	CHECK_STR("t.yaml:1:1: unknown key 'hostnme' in the top level (did "
 	    "you mean 'hostname'?); valid keys: hostname, aliases, root, "
 	    "lang, tls, gemini, gopher, workers, user, chroot, log, timeouts, "
-	    "limits\n"
+	    "limits, proxy_from\n"
 	    "t.yaml:2:10: 'workers' must be a whole number from 0 (one per "
 	    "CPU) to 64, not 'x'; write e.g. workers: 0\n"
 	    "t.yaml:4:1: duplicate key 'root' (first at line 3); keep only "
@@ -1035,6 +1042,146 @@ test_allocation_failures(void)
 	CHECK(n > 1 && n < 1000);
 }
 
+static void
+test_proxy_from(void)
+{
+	struct config	cfg;
+	struct buf	err;
+
+	/* Without the key, loopback only. */
+	config_init(&cfg);
+	buf_init(&err, ERR_MAX);
+	CHECK_INT(0, load(&cfg, "root: c\n", &err));
+	CHECK_INT(0, cfg.nproxy_from);
+	CHECK_INT(0, config_finish(&cfg, &err));
+	CHECK_INT(2, cfg.nproxy_from);
+	CHECK_INT(AF_INET, cfg.proxy_from[0].family);
+	CHECK_INT(8, cfg.proxy_from[0].bits);
+	CHECK_INT(127, cfg.proxy_from[0].addr[0]);
+	CHECK_INT(AF_INET6, cfg.proxy_from[1].family);
+	CHECK_INT(128, cfg.proxy_from[1].bits);
+	CHECK_INT(1, cfg.proxy_from[1].addr[15]);
+	/* One scalar is a list of one, and replaces the default. */
+	CHECK_INT(0, load(&cfg, "root: c\nproxy_from: 192.0.2.7\n", &err));
+	CHECK_INT(0, config_finish(&cfg, &err));
+	CHECK_INT(1, cfg.nproxy_from);
+	CHECK_INT(32, cfg.proxy_from[0].bits);
+	config_free(&cfg);
+	buf_free(&err);
+
+	EXPECT_ERROR("root: c\nproxy_from: []\n", "t.yaml:2:13: "
+	    "'proxy_from' is an empty list, which would refuse every PROXY "
+	    "header; write e.g. proxy_from: [127.0.0.1, \"::1\", "
+	    "10.0.0.0/8]");
+	EXPECT_ERROR("root: c\nproxy_from: [127.0.0.1, localhost]\n",
+	    "t.yaml:2:25: 'proxy_from' entry 'localhost' is not an IPv4 or "
+	    "IPv6 address; write e.g. proxy_from: [127.0.0.1, \"::1\", "
+	    "10.0.0.0/8]");
+	EXPECT_ERROR("root: c\nproxy_from: [10.1.0.0/8]\n", "t.yaml:2:14: "
+	    "'proxy_from' entry '10.1.0.0/8' has bits set beyond its prefix "
+	    "length");
+	EXPECT_ERROR("root: c\nproxy_from: [\"::1/129\"]\n", "t.yaml:2:14: "
+	    "'proxy_from' entry '::1/129' has a prefix length that is not");
+	EXPECT_ERROR("root: c\nproxy_from: [[10.0.0.1]]\n", "t.yaml:2:14: "
+	    "'proxy_from' entries must be single values");
+	EXPECT_ERROR("root: c\nproxy_from: {a: b}\n", "t.yaml:2:13: "
+	    "'proxy_from' entries must be single values");
+}
+
+/* Write n bytes of 0x5a to dir/name with mode; the path goes to path. */
+static void
+write_key(const char *dir, const char *name, size_t n, mode_t mode,
+    char *path, size_t pathsz)
+{
+	FILE	*f;
+	size_t	 i;
+
+	snprintf(path, pathsz, "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		CHECK(!"key file written");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		fputc(0x5a, f);
+	fclose(f);
+	CHECK_INT(0, chmod(path, mode));
+}
+
+static void
+test_ticket_key(void)
+{
+	struct config	 cfg;
+	struct buf	 err, yaml, want;
+	char		 dir[] = "/tmp/test_config.XXXXXX", path[128];
+	unsigned char	 bytes[80];
+
+	CHECK(mkdtemp(dir) != NULL);
+	config_init(&cfg);
+	buf_init(&err, ERR_MAX);
+	buf_init(&yaml, ERR_MAX);
+	buf_init(&want, ERR_MAX);
+	write_key(dir, "ok.key", 80, 0600, path, sizeof(path));
+	buf_printf(&yaml, "root: c\ntls: {ticket_key: %s}\n", path);
+	CHECK_INT(0, load(&cfg, buf_cstr(&yaml), &err));
+	CHECK_STR(path, cfg.ticket_key);
+	memset(bytes, 0x5a, sizeof(bytes));
+	CHECK(cfg.ticket_secret != NULL &&
+	    memcmp(cfg.ticket_secret, bytes, sizeof(bytes)) == 0);
+	alloc_loop(buf_cstr(&yaml));
+	unlink(path);
+
+	/* Open to the group: refused at the value, with the chmod to run. */
+	write_key(dir, "open.key", 80, 0640, path, sizeof(path));
+	buf_reset(&yaml);
+	buf_printf(&yaml, "root: c\ntls: {ticket_key: %s}\n", path);
+	buf_printf(&want, "t.yaml:2:19: 'tls.ticket_key' %s is open to group "
+	    "or others (mode 640); run chmod 600 %s", path, path);
+	EXPECT_ERROR(buf_cstr(&yaml), buf_cstr(&want));
+	unlink(path);
+
+	write_key(dir, "short.key", 48, 0600, path, sizeof(path));
+	buf_reset(&yaml);
+	buf_reset(&want);
+	buf_printf(&yaml, "root: c\ntls:\n  ticket_key: %s\n", path);
+	buf_printf(&want, "t.yaml:3:15: 'tls.ticket_key' %s is 48 bytes, not "
+	    "80; make it with: openssl rand 80 > %s", path, path);
+	EXPECT_ERROR(buf_cstr(&yaml), buf_cstr(&want));
+	unlink(path);
+
+	/* One byte too many is as wrong as too few: not what openssl made. */
+	write_key(dir, "long.key", 81, 0600, path, sizeof(path));
+	buf_reset(&yaml);
+	buf_reset(&want);
+	buf_printf(&yaml, "root: c\ntls: {ticket_key: %s}\n", path);
+	buf_printf(&want, "t.yaml:2:19: 'tls.ticket_key' %s is 81 bytes, not "
+	    "80", path);
+	EXPECT_ERROR(buf_cstr(&yaml), buf_cstr(&want));
+	unlink(path);
+
+	buf_reset(&yaml);
+	buf_reset(&want);
+	buf_printf(&yaml, "root: c\ntls: {ticket_key: %s/none}\n", dir);
+	buf_printf(&want, "t.yaml:2:19: 'tls.ticket_key' cannot open "
+	    "%s/none: No such file or directory; make it with: openssl rand "
+	    "80 > %s/none; chmod 600 %s/none", dir, dir, dir);
+	EXPECT_ERROR(buf_cstr(&yaml), buf_cstr(&want));
+
+	buf_reset(&yaml);
+	buf_reset(&want);
+	buf_printf(&yaml, "root: c\ntls: {ticket_key: %s}\n", dir);
+	buf_printf(&want, "t.yaml:2:19: 'tls.ticket_key' %s is not a regular "
+	    "file", dir);
+	EXPECT_ERROR(buf_cstr(&yaml), buf_cstr(&want));
+	EXPECT_ERROR("root: c\ntls: {ticket_key: [a]}\n", "t.yaml:2:19: "
+	    "'tls.ticket_key' must be a file path, not a list");
+
+	rmdir(dir);
+	config_free(&cfg);
+	buf_free(&err);
+	buf_free(&yaml);
+	buf_free(&want);
+}
+
 int
 main(void)
 {
@@ -1064,5 +1211,7 @@ main(void)
 	RUN(test_setter_errors);
 	RUN(test_list_cap);
 	RUN(test_allocation_failures);
+	RUN(test_proxy_from);
+	RUN(test_ticket_key);
 	return CHECK_SUMMARY();
 }
