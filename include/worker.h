@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include "addrlimit.h"
 #include "serve.h"
 
 /* How long accepting pauses after EMFILE/ENFILE, in milliseconds. */
@@ -18,6 +19,12 @@
 
 /* Connections accepted per wake-up, so one listener cannot starve others. */
 #define WORKER_ACCEPT_BATCH	64
+
+/*
+ * A worker at limits.connections says so at most once per this many
+ * seconds: a flood that keeps it there must not fill the log.
+ */
+#define WORKER_FULL_LOG_SECONDS	10
 
 enum worker_proto {
 	WORKER_GEMINI,		/* TLS, with the Gopher fallback */
@@ -40,6 +47,8 @@ struct worker_setup {
 	unsigned int			 request_timeout;
 	unsigned int			 write_timeout;
 	unsigned int			 max_connections;
+	struct addrlimit		*addrlimit;	/* shared, or NULL */
+	struct addrlimit_policy		 limits;	/* per client address */
 };
 
 struct worker;

@@ -10,7 +10,9 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "addrlimit.h"
 #include "conn.h"
+#include "gopher.h"
 #include "log.h"
 #include "mem.h"
 #include "tls.h"
@@ -64,7 +66,18 @@ struct conn {
 	char			*chunk;		/* file data, only when streaming */
 	size_t			 sent;
 	bool			 logged;	/* the access line is written */
+	struct addrlimit_hold	 hold;		/* counted for its address */
+	unsigned int		 slow_down;	/* > 0: answer 44, wait this */
 };
+
+/* Lines about refused clients, at most one per interval in each worker. */
+struct conn_throttle {
+	time_t		last;
+	unsigned long	quiet;		/* left out since the last line */
+};
+
+static struct conn_throttle	conn_refused_log;
+static struct conn_throttle	conn_full_log;
 
 static void	conn_step(struct conn *);
 static void	conn_close(struct conn *, const char *);
@@ -196,6 +209,64 @@ conn_on_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Whether to write the next line about refusals now; if so, *note says
+ * how many were left out before it ("" when none).
+ */
+static bool
+conn_throttle_pass(struct conn_throttle *t, char *note, size_t notesz)
+{
+	time_t	now = time(NULL);
+
+	if (t->last != 0 && now - t->last < CONN_REFUSAL_LOG_SECONDS) {
+		t->quiet++;
+		return false;
+	}
+	note[0] = '\0';
+	if (t->quiet > 0)
+		snprintf(note, notesz, " (and %lu more since the last line)",
+		    t->quiet);
+	t->quiet = 0;
+	t->last = now;
+	return true;
+}
+
+/*
+ * The per-address limits, checked once per connection with the client's
+ * address: the peer's, or the one a PROXY header names.  A client over
+ * its connection cap is closed at once (-1); one over its request rate is
+ * still answered, with 44 or a type-3 line, once its request is read.
+ */
+static int
+conn_admit(struct conn *c, const struct sockaddr *sa)
+{
+	const struct worker_setup	*ws = worker_setup(c->w);
+	char				 note[64];
+	unsigned int			 wait;
+
+	switch (addrlimit_admit(ws->addrlimit, &ws->limits, sa,
+	    addrlimit_now(), &c->hold, &wait)) {
+	case ADDRLIMIT_TOO_MANY:
+		if (conn_throttle_pass(&conn_refused_log, note, sizeof(note)))
+			log_warnx("%s: closed: %u connections already open "
+			    "from this address (limits.connections_per_address)"
+			    "%s", c->peer, ws->limits.per_address, note);
+		c->logged = true;
+		return -1;
+	case ADDRLIMIT_FULL:
+		if (conn_throttle_pass(&conn_full_log, note, sizeof(note)))
+			log_warnx("%s: let in uncounted: the per-address table "
+			    "is full%s", c->peer, note);
+		break;
+	case ADDRLIMIT_SLOW_DOWN:
+		c->slow_down = wait;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 int
 conn_start(struct worker *w, int fd, const struct sockaddr *sa,
     socklen_t salen, enum worker_proto proto)
@@ -214,6 +285,10 @@ conn_start(struct worker *w, int fd, const struct sockaddr *sa,
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	conn_peer_name(sa, salen, c->peer, sizeof(c->peer));
 	response_init(&c->resp);
+	if (conn_admit(c, sa) == -1) {
+		conn_close(c, NULL);
+		return -1;
+	}
 	c->rd = event_new(base, fd, EV_READ, conn_on_io, c);
 	c->wr = event_new(base, fd, EV_WRITE, conn_on_io, c);
 	c->timer = evtimer_new(base, conn_on_timeout, c);
@@ -318,13 +393,36 @@ conn_read_request(struct conn *c)
 	return true;
 }
 
+/* Over the request rate: 44 with the wait, or a type-3 line for Gopher. */
+static void
+conn_slow_down(struct conn *c)
+{
+	char	msg[64];
+	int	n;
+
+	c->resp.reason = "rate limited";
+	if (c->proto == WORKER_GEMINI) {
+		c->resp.status = GEMINI_SLOW_DOWN;
+		n = snprintf(msg, sizeof(msg), "%u", c->slow_down);
+		(void)gemini_header(&c->resp.head, GEMINI_SLOW_DOWN,
+		    span_make(msg, (size_t)n));
+		return;
+	}
+	c->resp.status = 3;
+	n = snprintf(msg, sizeof(msg), "Too many requests: wait %u seconds",
+	    c->slow_down);
+	(void)gopher_error(&c->resp.body, span_make(msg, (size_t)n));
+}
+
 static void
 conn_respond(struct conn *c)
 {
 	const struct worker_setup	*ws = worker_setup(c->w);
 	struct span			 line = span_make(c->req, c->linelen);
 
-	if (c->proto == WORKER_GEMINI)
+	if (c->slow_down > 0)
+		conn_slow_down(c);
+	else if (c->proto == WORKER_GEMINI)
 		serve_gemini(&ws->serve, line,
 		    c->ssl ? tls_servername(c->ssl) : NULL, &c->resp);
 	else
@@ -514,6 +612,7 @@ static void
 conn_close(struct conn *c, const char *reason)
 {
 	conn_log(c, reason);
+	addrlimit_leave(worker_setup(c->w)->addrlimit, &c->hold);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->rd != NULL)
