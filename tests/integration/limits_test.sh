@@ -304,6 +304,15 @@ field() {
 	echo "$2" | sed -n "s/^$1: //p"
 }
 
+# slowloris OUT N PORT REQUEST [loadclient options]: N connections to PORT
+# that each send REQUEST a byte every 2 s, in the background until killed.
+slowloris() {
+	_out=$1 _n=$2 _port=$3 _req=$4
+	shift 4
+	"$LOADCLIENT" -i "$_n" -S 2000 -d 120 -t 10 "$@" 127.0.0.1 "$_port" \
+	    "$_req" >"$_out" 2>&1 &
+}
+
 test_slowloris_does_not_starve_others() {
 	start_server "limits:
   connections: 4096
@@ -313,15 +322,24 @@ test_slowloris_does_not_starve_others() {
 	restart_edited 's/^  handshake: 3$/  handshake: 10/; s/^  request: 2$/  request: 10/' ||
 	    return 1
 	_quiet=$(p99_run "$GEMINI_PORT")
-	# A thousand TLS connections, each sending its request a byte every 2 s.
-	"$LOADCLIENT" -i 1000 -S 2000 -T 2 -d 60 -t 10 127.0.0.1 "$GEMINI_PORT" \
-	    "gemini://localhost:$GEMINI_PORT/index.gmi\r\n" >"$SERVER_DIR/slow" 2>&1 &
-	_slow=$!
-	wait_accepted "$GEMINI_PORT" 950 || fail "slowloris connections not accepted"
+	# A thousand connections, each sending a byte every 2 s: a TLS
+	# handshake record that never ends, a Gopher selector, and, after a
+	# complete handshake, a Gemini request.
+	slowloris "$SERVER_DIR/slow1" 450 "$GEMINI_PORT" \
+	    '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x11\x22\x33\x44' -m plain
+	_pids=$!
+	slowloris "$SERVER_DIR/slow2" 450 "$GOPHER_PORT" '/blog/\r\n' -m plain
+	_pids="$_pids $!"
+	slowloris "$SERVER_DIR/slow3" 100 "$GEMINI_PORT" "$(url /)\r\n"
+	_pids="$_pids $!"
+	wait_accepted "$GEMINI_PORT" 540 && wait_accepted "$GOPHER_PORT" 440 ||
+	    fail "slowloris connections not accepted: $(cat "$SERVER_DIR"/slow[123] | head -c 600)"
 	_loaded=$(p99_run "$GEMINI_PORT")
-	_held=$(accepted "$GEMINI_PORT")
-	kill -TERM "$_slow"
-	wait "$_slow"
+	_held=$(( $(accepted "$GEMINI_PORT") + $(accepted "$GOPHER_PORT") ))
+	# shellcheck disable=SC2086
+	kill -TERM $_pids
+	# shellcheck disable=SC2086
+	wait $_pids
 	_q=$(field latency_p99_us "$_quiet")
 	_l=$(field latency_p99_us "$_loaded")
 	echo "slowloris: p99 unloaded ${_q} us ($(field requests "$_quiet") requests)," \
