@@ -232,10 +232,12 @@ conn_throttle_pass(struct conn_throttle *t, char *note, size_t notesz)
 }
 
 /*
- * The per-address limits, checked once per connection with the client's
- * address: the peer's, or the one a PROXY header names.  A client over
- * its connection cap is closed at once (-1); one over its request rate is
- * still answered, with 44 or a type-3 line, once its request is read.
+ * The per-address limits, checked exactly once per connection with the
+ * client's address: the peer's, or the one a PROXY header names (a proxy
+ * listener calls this once the header is read, not at accept).  A client
+ * over its connection cap is closed at once (-1); one over its request
+ * rate is still answered, with 44 or a type-3 line, once its request is
+ * read.
  */
 static int
 conn_admit(struct conn *c, const struct sockaddr *sa)

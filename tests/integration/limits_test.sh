@@ -36,7 +36,7 @@ now_ms() {
 test_rate_limit_answers_44_across_workers() {
 	start_server "limits:
   rate: 10
-  rate_window: 60
+  rate_window: 3600
   connections_per_address: 0" || return 1
 	_ok=0
 	_slow=0
@@ -46,7 +46,7 @@ test_rate_limit_answers_44_across_workers() {
 		[ "$_rc" -eq 0 ] || fail "request $_i: exit $_rc (4: no close_notify)"
 		case "$_h" in
 		"20 "*) _ok=$((_ok + 1)) ;;
-		"44 "[1-6]) _slow=$((_slow + 1)) ;;
+		"44 "[0-9]*) _slow=$((_slow + 1)) ;;
 		*) fail "request $_i: header '$_h'" ;;
 		esac
 	done
@@ -63,7 +63,7 @@ test_rate_limit_answers_44_across_workers() {
 test_rate_limit_gopher_type_3_on_both_ports() {
 	start_server "limits:
   rate: 1
-  rate_window: 60" || return 1
+  rate_window: 3600" || return 1
 	"$GEMCLIENT" -P -t 10 127.0.0.1 "$GOPHER_PORT" "/\r\n" | head -n 1 |
 	    grep -q '^i' || fail "first request not served"
 	for _p in "$GOPHER_PORT" "$GEMINI_PORT"; do
@@ -137,7 +137,7 @@ test_connections_per_address_closed_at_once() {
 test_rate_limit_survives_reload() {
 	start_server "limits:
   rate: 3
-  rate_window: 60" || return 1
+  rate_window: 3600" || return 1
 	for _i in 1 2 3; do
 		gem -o status 127.0.0.1 "$GEMINI_PORT" "$(url /)\r\n" >/dev/null
 	done
