@@ -40,7 +40,7 @@ struct addrlimit;
 
 /* The limits of one configuration; a limit of 0 is off. */
 struct addrlimit_policy {
-	unsigned int			 rate;		/* requests per window */
+	unsigned int			 rate;	/* requests per window */
 	unsigned int			 rate_window;	/* seconds */
 	unsigned int			 per_address;	/* open connections */
 	const struct config_cidr	*exempt;	/* never limited */

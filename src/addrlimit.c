@@ -48,7 +48,8 @@ struct addrlimit {
 static size_t
 addrlimit_size(size_t nslots)
 {
-	return sizeof(struct addrlimit) + nslots * sizeof(struct addrlimit_slot);
+	return sizeof(struct addrlimit) +
+	    nslots * sizeof(struct addrlimit_slot);
 }
 
 struct addrlimit *

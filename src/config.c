@@ -1169,7 +1169,8 @@ config_parse_cidr(struct span s, struct config_cidr *out, const char **reason)
 	bits = max;
 	if (slash != -1 && parse_uint(span_make(s.p + alen + 1, s.n - alen - 1),
 	    0, max, &bits) == -1) {
-		*reason = max == 32 ? "has a prefix length that is not 0 to 32" :
+		*reason = max == 32 ?
+		    "has a prefix length that is not 0 to 32" :
 		    "has a prefix length that is not 0 to 128";
 		return -1;
 	}

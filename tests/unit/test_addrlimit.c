@@ -226,7 +226,8 @@ test_exempt_blocks(void)
 	for (i = 0; i < 5; i++) {
 		CHECK_INT(ADDRLIMIT_UNCOUNTED,
 		    knock(t, &pol, "127.1.2.3", T0, &wait));
-		CHECK_INT(ADDRLIMIT_UNCOUNTED, knock(t, &pol, "::1", T0, &wait));
+		CHECK_INT(ADDRLIMIT_UNCOUNTED,
+		    knock(t, &pol, "::1", T0, &wait));
 		CHECK_INT(ADDRLIMIT_UNCOUNTED,
 		    knock(t, &pol, "::ffff:127.0.0.1", T0, &wait));
 		CHECK_INT(ADDRLIMIT_UNCOUNTED,
