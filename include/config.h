@@ -35,6 +35,20 @@
 /* Most connections one worker may hold. */
 #define CONFIG_CONNECTIONS_MAX	100000
 
+/*
+ * Built-in limits per client address (an IPv4 address or an IPv6 /64),
+ * generous enough for a household or an office behind one address.
+ * Connections open at once: one address holding every descriptor.
+ */
+#define CONFIG_PER_ADDRESS_DEFAULT	32
+/* Requests per window: a crawler or a script hammering the capsule. */
+#define CONFIG_RATE_DEFAULT		60
+#define CONFIG_RATE_WINDOW_DEFAULT	60
+
+/* Ranges of limits.rate and limits.rate_window (seconds). */
+#define CONFIG_RATE_MAX			1000000
+#define CONFIG_RATE_WINDOW_MAX		86400
+
 /* The Gemini listener a config file without gemini.listen gets. */
 #define CONFIG_GEMINI_LISTEN	"*:1965"
 
@@ -57,6 +71,16 @@ struct config_listen {
 	char		*host;
 	unsigned short	 port;
 	bool		 proxy_protocol; /* a PROXY v1/v2 header comes first */
+};
+
+/*
+ * A block of addresses (limits.exempt): "10.0.0.0/8", "::1".  The bytes
+ * are in network order with the bits after the prefix cleared.
+ */
+struct config_cidr {
+	bool		 v6;
+	unsigned char	 addr[16];	/* 4 used for IPv4 */
+	unsigned int	 bits;		/* prefix length */
 };
 
 /* One served name: its hostname, the names it also answers to, content. */
@@ -142,12 +166,19 @@ struct config {
 	 */
 	char			*ticket_key;
 	unsigned char		*ticket_secret;
+	/* limits: per client address, shared by all workers; 0 is off. */
+	unsigned int		 max_per_address;	/* open connections */
+	unsigned int		 rate;		/* requests per rate_window */
+	unsigned int		 rate_window;	/* seconds */
+	struct config_cidr	*exempt;	/* addresses never limited */
+	size_t			 nexempt;
 };
 
 /*
  * Fill cfg with the built-in defaults: no vhost and no listener yet
  * (config_load, the config_set_ functions and config_finish add them),
- * both logs to syslog, timeouts 10/10/30 s, 1024 connections per worker.
+ * both logs to syslog, timeouts 10/10/30 s, 1024 connections per worker,
+ * the CONFIG_*_DEFAULT limits per address and no address exempt.
  * Every pointer field is owned by cfg.
  */
 void	config_init(struct config *cfg);
@@ -176,6 +207,15 @@ int	config_load_mem(struct config *cfg, const char *name,
  * address in a message ("has no port").
  */
 int	config_parse_listen(struct span s, struct config_listen *out,
+	    const char **reason);
+
+/*
+ * Parse "ADDRESS/BITS" or a lone ADDRESS (IPv4 or IPv6, BITS up to 32 or
+ * 128; a lone address is all its bits) into out, clearing the bits after
+ * the prefix.  Returns 0, or -1 with *reason a static phrase as for
+ * config_parse_listen ("is not an IP address").
+ */
+int	config_parse_cidr(struct span s, struct config_cidr *out,
 	    const char **reason);
 
 /*

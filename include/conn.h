@@ -23,6 +23,12 @@
 
 /* Bytes handed to one sendfile call on a plain connection. */
 #define CONN_SENDFILE_MAX	(1024 * 1024)
+/*
+ * Lines about clients closed for the per-address connection cap come at
+ * most once per this many seconds per worker: a flood of connections
+ * cannot become a flood of log lines.
+ */
+#define CONN_REFUSAL_LOG_SECONDS	1
 
 /* How long to drain a client's leftovers after our close, in seconds. */
 #define CONN_LINGER_SECONDS	2

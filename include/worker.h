@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 
 #include "proxy.h"
+#include "addrlimit.h"
 #include "serve.h"
 
 /* How long accepting pauses after EMFILE/ENFILE, in milliseconds. */
@@ -23,6 +24,12 @@
 
 /* Connections accepted per wake-up, so one listener cannot starve others. */
 #define WORKER_ACCEPT_BATCH	64
+
+/*
+ * A worker at limits.connections says so at most once per this many
+ * seconds: a flood that keeps it there must not fill the log.
+ */
+#define WORKER_FULL_LOG_SECONDS	10
 
 enum worker_proto {
 	WORKER_GEMINI,		/* TLS, with the Gopher fallback */
@@ -48,6 +55,8 @@ struct worker_setup {
 	unsigned int			 max_connections;
 	const struct proxy_net		*proxy_from;	/* may send PROXY */
 	size_t				 nproxy_from;
+	struct addrlimit		*addrlimit;	/* shared, or NULL */
+	struct addrlimit_policy		 limits;	/* per client address */
 };
 
 struct worker;

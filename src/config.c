@@ -1,5 +1,7 @@
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1181,6 +1183,78 @@ key_listen(struct parser *p, const struct key *k)
 	return 0;
 }
 
+/* Longest "ADDRESS/BITS": an IPv6 address in full, '/', three digits. */
+#define CIDR_TEXT_MAX	(INET6_ADDRSTRLEN + 4)
+
+int
+config_parse_cidr(struct span s, struct config_cidr *out, const char **reason)
+{
+	char		 text[CIDR_TEXT_MAX + 1];
+	long		 slash = span_index(s, '/');
+	size_t		 alen = slash == -1 ? s.n : (size_t)slash, i;
+	unsigned int	 bits, max;
+
+	memset(out, 0, sizeof(*out));
+	*reason = "is not an IP address";
+	/* inet_pton would stop at a NUL and accept what came before it. */
+	if (alen == 0 || alen > CIDR_TEXT_MAX || memchr(s.p, '\0', s.n))
+		return -1;
+	memcpy(text, s.p, alen);
+	text[alen] = '\0';
+	if (inet_pton(AF_INET, text, out->addr) == 1)
+		max = 32;
+	else if (inet_pton(AF_INET6, text, out->addr) == 1) {
+		out->v6 = true;
+		max = 128;
+	} else
+		return -1;
+	bits = max;
+	if (slash != -1 && parse_uint(span_make(s.p + alen + 1, s.n - alen - 1),
+	    0, max, &bits) == -1) {
+		*reason = max == 32 ?
+		    "has a prefix length that is not 0 to 32" :
+		    "has a prefix length that is not 0 to 128";
+		return -1;
+	}
+	out->bits = bits;
+	for (i = bits / 8; i < 16; i++)
+		out->addr[i] &= i == bits / 8 ?
+		    (unsigned char)(0xff << (8 - bits % 8)) : 0;
+	return 0;
+}
+
+static int
+exempt_entry(struct parser *p, const struct key *k)
+{
+	struct config_cidr	 c, *nc;
+	const char		*reason;
+	struct span		 s;
+	int			 r;
+
+	if ((r = entry_scalar(p, k, &s)) != 1)
+		return r;
+	if (config_parse_cidr(s, &c, &reason) == -1)
+		return report(p, p->ev.start_mark, "'%s' entry %s %s; write "
+		    "ADDRESS or ADDRESS/BITS, e.g. 192.0.2.0/24 or \"::1\"",
+		    qname(p, k), kind(p), reason);
+	nc = mem_realloc(p->cfg->exempt, (p->cfg->nexempt + 1) * sizeof(*nc));
+	if (nc == NULL)
+		return out_of_memory(p);
+	nc[p->cfg->nexempt++] = c;
+	p->cfg->exempt = nc;
+	return 0;
+}
+
+static int
+key_exempt(struct parser *p, const struct key *k)
+{
+	yaml_mark_t	m;
+	size_t		n;
+	bool		given;
+
+	return each_entry(p, k, exempt_entry, &n, &given, &m);
+}
+
 /*
  * tls.ticket_key is read as soon as it is parsed, so that -n and a reload
  * report a bad file at its line, before anything is replaced.
@@ -1374,6 +1448,17 @@ static const struct key limit_keys[] = {
 	NUMBER("connections", key_uint, max_connections,
 	    1, CONFIG_CONNECTIONS_MAX, "a whole number from 1 to 100000",
 	    "connections: 1024"),
+	NUMBER("connections_per_address", key_uint, max_per_address,
+	    0, CONFIG_CONNECTIONS_MAX, "a whole number from 0 (no limit) to "
+	    "100000", "connections_per_address: 32"),
+	NUMBER("rate", key_uint, rate, 0, CONFIG_RATE_MAX,
+	    "a whole number from 0 (no limit) to 1000000", "rate: 60"),
+	NUMBER("rate_window", key_uint, rate_window, 1,
+	    CONFIG_RATE_WINDOW_MAX, "a number of seconds from 1 to 86400",
+	    "rate_window: 60"),
+	{ .name = "exempt", .parse = key_exempt,
+	    .what = "a list of addresses or ADDRESS/BITS blocks",
+	    .example = "exempt: [127.0.0.0/8, \"::1\"]" },
 };
 
 static const struct section sec_limits = {
@@ -1451,6 +1536,9 @@ config_init(struct config *cfg)
 	cfg->request_timeout = 10;
 	cfg->write_timeout = 30;
 	cfg->max_connections = 1024;
+	cfg->max_per_address = CONFIG_PER_ADDRESS_DEFAULT;
+	cfg->rate = CONFIG_RATE_DEFAULT;
+	cfg->rate_window = CONFIG_RATE_WINDOW_DEFAULT;
 }
 
 static void
@@ -1500,6 +1588,7 @@ config_free(struct config *cfg)
 	if (cfg->ticket_secret != NULL)
 		explicit_bzero(cfg->ticket_secret, TLS_TICKET_SECRET_LEN);
 	free(cfg->ticket_secret);
+	free(cfg->exempt);
 	config_init(cfg);
 }
 

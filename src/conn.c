@@ -11,7 +11,9 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "addrlimit.h"
 #include "conn.h"
+#include "gopher.h"
 #include "log.h"
 #include "mem.h"
 #include "proxy.h"
@@ -74,10 +76,21 @@ struct conn {
 	off_t			 fileleft;	/* file bytes still to send */
 	size_t			 sent;
 	bool			 logged;	/* the access line is written */
+	struct addrlimit_hold	 hold;		/* counted for its address */
+	unsigned int		 slow_down;	/* > 0: answer 44, wait this */
 };
 
 /* Why a client that sent nothing was closed: logged at debug level. */
 static const char	conn_said_nothing[] = "closed before sending anything";
+
+/* Lines about refused clients, at most one per interval in each worker. */
+struct conn_throttle {
+	time_t		last;
+	unsigned long	quiet;		/* left out since the last line */
+};
+
+static struct conn_throttle	conn_refused_log;
+static struct conn_throttle	conn_full_log;
 
 static void	conn_step(struct conn *);
 static void	conn_close(struct conn *, const char *);
@@ -220,6 +233,68 @@ conn_on_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Whether to write the next line about refusals now; if so, *note says
+ * how many were left out before it ("" when none).
+ */
+static bool
+conn_throttle_pass(struct conn_throttle *t, char *note, size_t notesz)
+{
+	time_t	now = time(NULL);
+
+	if (t->last != 0 && now - t->last < CONN_REFUSAL_LOG_SECONDS) {
+		t->quiet++;
+		return false;
+	}
+	note[0] = '\0';
+	if (t->quiet > 0)
+		snprintf(note, notesz, " (and %lu more since the last line)",
+		    t->quiet);
+	t->quiet = 0;
+	t->last = now;
+	return true;
+}
+
+/*
+ * The per-address limits, checked exactly once per connection with the
+ * client's address: the peer's, or the one a PROXY header names (a proxy
+ * listener calls this once the header is read, not at accept).  A client
+ * over its connection cap is closed at once (-1); one over its request
+ * rate is still answered, with 44 or a type-3 line, once its request is
+ * read.
+ */
+static int
+conn_admit(struct conn *c, const struct sockaddr *sa)
+{
+	const struct worker_setup	*ws = worker_setup(c->w);
+	char				 note[64], peer[sizeof(c->peer)];
+	unsigned int			 wait;
+
+	switch (addrlimit_admit(ws->addrlimit, &ws->limits, sa,
+	    addrlimit_now(), &c->hold, &wait)) {
+	case ADDRLIMIT_TOO_MANY:
+		if (conn_throttle_pass(&conn_refused_log, note, sizeof(note)))
+			log_warnx("%s: closed: %u connections already open "
+			    "from this address (limits.connections_per_address)"
+			    "%s", log_peer(c->peer, true, peer, sizeof(peer)),
+			    ws->limits.per_address, note);
+		c->logged = true;
+		return -1;
+	case ADDRLIMIT_FULL:
+		if (conn_throttle_pass(&conn_full_log, note, sizeof(note)))
+			log_warnx("%s: let in uncounted: the per-address table "
+			    "is full%s", log_peer(c->peer, true, peer,
+			    sizeof(peer)), note);
+		break;
+	case ADDRLIMIT_SLOW_DOWN:
+		c->slow_down = wait;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 /* What the connection knows of its client, from accept or a PROXY header. */
 static void
 conn_set_client(struct conn *c, const struct sockaddr *sa, socklen_t salen)
@@ -286,6 +361,10 @@ conn_start(struct worker *w, int fd, const struct sockaddr *sa,
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	conn_set_client(c, sa, salen);
 	response_init(&c->resp);
+	if (!proxy && conn_admit(c, sa) == -1) {
+		conn_close(c, NULL);
+		return -1;
+	}
 	c->rd = event_new(base, fd, EV_READ | EV_PERSIST, conn_on_io, c);
 	c->wr = event_new(base, fd, EV_WRITE, conn_on_io, c);
 	c->timer = evtimer_new(base, conn_on_timeout, c);
@@ -302,8 +381,12 @@ conn_start(struct worker *w, int fd, const struct sockaddr *sa,
 	return 0;
 }
 
-/* The header is in: its source, unless LOCAL or UNKNOWN, is the client. */
-static void
+/*
+ * The header is in: its source, unless LOCAL or UNKNOWN, is the client,
+ * and the per-address limits count that address.  Returns false when the
+ * client is over its connection cap and was closed.
+ */
+static bool
 conn_proxy_done(struct conn *c, const struct proxy_header *h)
 {
 	char	via[sizeof(c->peer)];
@@ -317,7 +400,12 @@ conn_proxy_done(struct conn *c, const struct proxy_header *h)
 		log_debug("%s: through %s (PROXY v%d)", c->peer, via,
 		    h->version);
 	}
+	if (conn_admit(c, (const struct sockaddr *)&c->addr) == -1) {
+		conn_close(c, NULL);
+		return false;
+	}
 	conn_begin(c);
+	return true;
 }
 
 /*
@@ -362,8 +450,7 @@ conn_read_proxy(struct conn *c)
 		conn_wait(c, CONN_IO_WANT_READ);
 		return false;
 	}
-	conn_proxy_done(c, &h);
-	return true;
+	return conn_proxy_done(c, &h);
 }
 
 /*
@@ -498,13 +585,36 @@ conn_pack_small(struct conn *c)
 	return 0;
 }
 
+/* Over the request rate: 44 with the wait, or a type-3 line for Gopher. */
+static void
+conn_slow_down(struct conn *c)
+{
+	char	msg[64];
+	int	n;
+
+	c->resp.reason = "rate limited";
+	if (c->proto == WORKER_GEMINI) {
+		c->resp.status = GEMINI_SLOW_DOWN;
+		n = snprintf(msg, sizeof(msg), "%u", c->slow_down);
+		(void)gemini_header(&c->resp.head, GEMINI_SLOW_DOWN,
+		    span_make(msg, (size_t)n));
+		return;
+	}
+	c->resp.status = 3;
+	n = snprintf(msg, sizeof(msg), "Too many requests: wait %u seconds",
+	    c->slow_down);
+	(void)gopher_error(&c->resp.body, span_make(msg, (size_t)n));
+}
+
 static void
 conn_respond(struct conn *c)
 {
 	const struct worker_setup	*ws = worker_setup(c->w);
 	struct span			 line = span_make(c->req, c->linelen);
 
-	if (c->proto == WORKER_GEMINI)
+	if (c->slow_down > 0)
+		conn_slow_down(c);
+	else if (c->proto == WORKER_GEMINI)
 		serve_gemini(&ws->serve, line,
 		    c->ssl ? tls_servername(c->ssl) : NULL, &c->resp);
 	else
@@ -755,6 +865,7 @@ static void
 conn_close(struct conn *c, const char *reason)
 {
 	conn_log(c, reason);
+	addrlimit_leave(worker_setup(c->w)->addrlimit, &c->hold);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->rd != NULL)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrlimit.h"
 #include "cache.h"
 #include "capsule.h"
 #include "log.h"
@@ -47,6 +48,12 @@ struct generation {
  * tickets issued before a SIGHUP still resume after it.
  */
 static unsigned char	s_ticket_secret[TLS_TICKET_SECRET_LEN];
+
+/*
+ * The per-address counts every worker shares: mapped once before the
+ * first fork, kept across reloads so that a SIGHUP forgets no client.
+ */
+static struct addrlimit	*s_addrlimit;
 
 struct server_worker {
 	pid_t		 pid;		/* 0: slot waiting to be (re)started */
@@ -454,6 +461,8 @@ server_worker_child(struct generation *g, int slot)
 	ws.max_connections = g->cfg.max_connections;
 	ws.proxy_from = g->cfg.proxy_from;
 	ws.nproxy_from = g->cfg.nproxy_from;
+	ws.addrlimit = s_addrlimit;
+	addrlimit_policy_from(&ws.limits, &g->cfg);
 	rc = worker_run(&ws);
 	cache_free(&cache);
 	exit(rc);
@@ -542,6 +551,9 @@ server_reap(struct server *s)
 		if (i == s->nworkers)
 			continue;
 		server_log_exit(&s->workers[i], status);
+		/* It may have died holding connection counts. */
+		if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+			addrlimit_repair(s_addrlimit);
 		if (s->stopping || s->workers[i].gen != s->gen ||
 		    s->workers[i].retired) {
 			server_forget(s, i);
@@ -736,12 +748,15 @@ server_run(const struct server_opts *opts)
 	if (tls_ticket_secret_new(s_ticket_secret) == -1)
 		fatalx("cannot make a session-ticket secret: %s",
 		    tls_error_string());
+	if ((s_addrlimit = addrlimit_new(ADDRLIMIT_SLOTS)) == NULL)
+		fatal("cannot map the per-address table");
 	s->opts = opts;
 	buf_init(&err, 64 * 1024);
 	if ((s->gen = server_gen_new(s, &err)) == NULL) {
 		server_log_lines(&err, "");
 		buf_free(&err);
 		free(s);
+		addrlimit_free(s_addrlimit);
 		return 1;
 	}
 	buf_free(&err);
@@ -753,5 +768,6 @@ server_run(const struct server_opts *opts)
 	server_loop(s);
 	server_gen_free(s->gen);
 	free(s);
+	addrlimit_free(s_addrlimit);
 	return 0;
 }

@@ -28,6 +28,7 @@ struct worker {
 	bool				 paused;	/* not accepting now */
 	bool				 draining;	/* stopping */
 	time_t				 last_emfile_log;
+	time_t				 last_full_log;
 };
 
 struct event_base *
@@ -95,6 +96,24 @@ worker_backoff(struct worker *w)
 	evtimer_add(w->resume_ev, &tv);
 }
 
+/*
+ * At limits.connections: stop accepting until one closes; new clients
+ * wait in the kernel's queue meanwhile.
+ */
+static void
+worker_full(struct worker *w)
+{
+	time_t	now = time(NULL);
+
+	if (w->last_full_log == 0 ||
+	    now - w->last_full_log >= WORKER_FULL_LOG_SECONDS) {
+		log_warnx("%u connections open, limits.connections reached: "
+		    "new ones wait", w->live);
+		w->last_full_log = now;
+	}
+	worker_pause(w);
+}
+
 static void
 worker_on_resume(evutil_socket_t fd, short what, void *arg)
 {
@@ -119,7 +138,7 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
 			l = &w->setup->listeners[i];
 	for (n = 0; n < WORKER_ACCEPT_BATCH && l != NULL; n++) {
 		if (w->live >= w->setup->max_connections) {
-			worker_pause(w);
+			worker_full(w);
 			return;
 		}
 		sslen = sizeof(ss);
@@ -264,6 +283,9 @@ worker_run(const struct worker_setup *setup)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop, NULL);
+	/* Leaving with clients still connected: their counts would stay. */
+	if (w.live > 0)
+		addrlimit_repair(setup->addrlimit);
 	worker_free(&w);
 	return rc;
 }

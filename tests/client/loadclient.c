@@ -5,9 +5,11 @@
  * the request, read to the end, close, and at once start over.  It reports
  * requests/s, latency percentiles and the CPU time both ends spent per
  * request.  With -i it instead holds idle connections open, so that the
- * benchmark can see what they cost the server while another run loads it.
- * With -a it plays a client that gives up half-way, as the soak test
- * needs: it resets the connection mid-handshake or mid-response.
+ * benchmark can see what they cost the server while another run loads it;
+ * adding -S makes them a slowloris: each sends its request one byte at a
+ * time, and one the server closes is opened again.  With -a it plays a
+ * client that gives up half-way, as the soak test needs: it resets the
+ * connection mid-handshake or mid-response.
  */
 
 #include <sys/types.h>
@@ -69,6 +71,8 @@
 #define FD_SLACK	64
 /* How far up the process tree a descendant of -p is looked for. */
 #define PROC_DEPTH	64
+/* Longest pause between two bytes of a slowloris request, in ms. */
+#define DRIP_MS_MAX	600000L
 
 /*
  * Latency histogram in microseconds: values below 128 have a bucket each,
@@ -153,6 +157,7 @@ struct opts {
 	long			 idle;
 	long			 pid;
 	long			 pause_ms;
+	long			 drip_ms;	/* slowloris: ms per byte */
 	enum mode		 mode;
 	enum abort_at		 abort_at;
 	bool			 has_sni;
@@ -188,6 +193,7 @@ struct conn {
 	uint32_t		 events;	/* registered with epoll */
 	bool			 in_live;
 	uint64_t		 start;		/* ns; pending: retry time */
+	uint64_t		 next_drip;	/* slowloris: next byte, ns */
 	size_t			 off;		/* request bytes sent */
 	uint64_t		 nbytes;	/* response bytes read */
 	size_t			 nhead;
@@ -216,6 +222,9 @@ struct worker {
 	size_t			 opened;
 	size_t			 closed;
 	uint64_t		 all_open_ns;	/* 0 until all are settled */
+	uint64_t		 dripped;	/* slowloris bytes sent */
+	uint64_t		 reopened;
+	unsigned int		 seed;
 	int			 loop_errno;
 	unsigned char		 rbuf[RBUF_SIZE];
 };
@@ -247,9 +256,8 @@ static _Atomic int	phase = PH_WARMUP;
 
 static const char *const usage_text[] = {
 "usage: loadclient [-j] [-a where] [-c conns] [-d sec] [-e prefix] [-i n]",
-"                  [-m mode] [-P ms]",
-"                  [-p pid] [-s name] [-T threads] [-t sec] [-W sec]",
-"                  host port [request]",
+"                  [-m mode] [-P ms] [-p pid] [-S ms] [-s name]",
+"                  [-T threads] [-t sec] [-W sec] host port [request]",
 "  host        127.0.0.0/8, ::1 or localhost; nothing else is accepted",
 "  request     bytes sent on each connection, exactly (no CRLF added);",
 "              escapes: \\r \\n \\t \\\\ \\xHH; required unless -i",
@@ -267,6 +275,10 @@ static const char *const usage_text[] = {
 "  -i n        idle mode: open n connections (handshake done, or just",
 "              connected with -m plain), send nothing, hold them for",
 "              -W + -d seconds, report how many the server closed",
+"  -S ms       with -i: slowloris; each held connection sends the next",
+"              byte of the request every ms milliseconds (the first at a",
+"              random moment within ms), and a connection the server",
+"              closes (or fails to open) is opened again",
 "  -j          print one JSON object on one line, same keys as the text",
 "  -m mode     full: a full TLS handshake every time (the default);",
 "              resume: offer the last session each thread received;",
@@ -472,6 +484,10 @@ parse_opt(struct opts *o, int ch, const char *arg)
 		min = 0;
 		max = 60000;
 		break;
+	case 'S':
+		num = &o->drip_ms;
+		max = DRIP_MS_MAX;
+		break;
 	case 's':
 		o->sni = arg;
 		o->has_sni = true;
@@ -574,8 +590,12 @@ check_opts(struct opts *o, int argc, char **argv)
 		warnx("bad port \"%s\"", o->port);
 		return -1;
 	}
-	if (o->idle > 0 && (argc == 3 || o->expect.len > 0 ||
-	    o->mode == M_RESUME)) {
+	if (o->drip_ms > 0 && (o->idle == 0 || argc != 3)) {
+		warnx("-S needs -i and a request to send slowly");
+		return -1;
+	}
+	if (o->idle > 0 && ((argc == 3 && o->drip_ms == 0) ||
+	    o->expect.len > 0 || o->mode == M_RESUME)) {
 		warnx("-i sends nothing: no request, no -e, no -m resume");
 		return -1;
 	}
@@ -620,7 +640,7 @@ parse_args(struct opts *o, int argc, char **argv)
 	o->duration = 10;
 	o->timeout = 10;
 	o->mode = M_FULL;
-	while ((ch = getopt(argc, argv, "a:c:d:e:i:jm:P:p:s:T:t:W:")) != -1)
+	while ((ch = getopt(argc, argv, "a:c:d:e:i:jm:P:p:S:s:T:t:W:")) != -1)
 		if (parse_opt(o, ch, optarg) == -1)
 			return -1;
 	return check_opts(o, argc - optind, argv + optind);
@@ -876,6 +896,19 @@ conn_pend(struct conn *c, long ms)
 }
 
 /*
+ * A slowloris keeps up the pressure: a connection that ended is opened
+ * again, after RETRY_MS so that a server refusing at once is not spun on.
+ */
+static void
+conn_again(struct conn *c)
+{
+	if (c->w->o->drip_ms == 0 || get_phase() == PH_DONE)
+		return;
+	c->w->reopened++;
+	conn_pend(c, RETRY_MS);
+}
+
+/*
  * In load mode a finished connection is replaced at once, unless it could
  * not connect: then it waits a little, so that a refusing server is not
  * spun against.  A refusal on loopback comes back within the connect
@@ -887,7 +920,11 @@ conn_end(struct conn *c, bool later)
 	struct worker	*w = c->w;
 
 	conn_close(c);
-	if (w->o->idle > 0 || get_phase() == PH_DONE)
+	if (w->o->idle > 0) {
+		conn_again(c);
+		return;
+	}
+	if (get_phase() == PH_DONE)
 		return;
 	if (w->o->pause_ms > 0 && !later)
 		conn_pend(c, w->o->pause_ms);
@@ -1015,6 +1052,56 @@ conn_hold(struct conn *c)
 	w->open++;
 	w->opened++;
 	conn_want(c, EPOLLIN);
+	if (w->o->drip_ms > 0) {
+		c->off = 0;
+		c->next_drip = now_ns() + (uint64_t)(rand_r(&w->seed) %
+		    w->o->drip_ms) * 1000000;
+	}
+}
+
+/* One byte of the request: 0 sent, 1 try again later, -1 failed. */
+static int
+drip_byte(struct conn *c)
+{
+	const char	*p = c->w->o->req.p + c->off;
+	int		 r;
+
+	if (c->ssl == NULL) {
+		if (send(c->fd, p, 1, MSG_NOSIGNAL) == 1)
+			return 0;
+		return errno == EAGAIN || errno == EINTR ? 1 : -1;
+	}
+	ERR_clear_error();
+	if ((r = SSL_write(c->ssl, p, 1)) == 1)
+		return 0;
+	r = SSL_get_error(c->ssl, r);
+	return r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE ? 1 : -1;
+}
+
+/* Slowloris: the next byte on every held connection whose time has come. */
+static void
+drip(struct worker *w)
+{
+	struct conn	*c;
+	uint64_t	 now = now_ns();
+	size_t		 i;
+	int		 r;
+
+	for (i = 0; i < w->started; i++) {
+		c = &w->conns[i];
+		if (c->state != ST_HELD || c->off >= w->o->req.len ||
+		    c->next_drip > now)
+			continue;
+		if ((r = drip_byte(c)) == 0) {
+			c->off++;
+			w->dripped++;
+		} else if (r == -1) {
+			/* The server is gone; the read side will see it. */
+			conn_want(c, EPOLLIN);
+			continue;
+		}
+		c->next_drip = now + (uint64_t)w->o->drip_ms * 1000000;
+	}
 }
 
 static void
@@ -1182,6 +1269,7 @@ conn_drain(struct conn *c)
 	c->w->open--;
 	c->w->closed++;
 	conn_close(c);
+	conn_again(c);
 }
 
 static void
@@ -1323,8 +1411,14 @@ restart_pending(struct worker *w)
 			break;
 		TAILQ_REMOVE(&w->pending, c, entry);
 		w->npending--;
-		if (conn_open(c) == -1)
+		/* A slowloris reopening counts as opening, as at first. */
+		if (w->o->idle > 0)
+			w->opening++;
+		if (conn_open(c) == -1) {
+			if (w->o->idle > 0)
+				w->opening--;
 			conn_pend(c, RETRY_MS);
+		}
 	}
 }
 
@@ -1354,6 +1448,8 @@ worker_loop(struct worker *w)
 	while (get_phase() != PH_DONE) {
 		if (w->o->idle > 0)
 			open_more(w);
+		if (w->o->drip_ms > 0)
+			drip(w);
 		n = epoll_wait(w->ep, ev, EVENTS_MAX,
 		    w->npending > 0 ? 1 : TICK_MS);
 		if (n == -1 && errno != EINTR) {
@@ -1416,6 +1512,7 @@ worker_init(struct worker *w, const struct opts *o, size_t nconn)
 	w->o = o;
 	w->ep = -1;
 	w->nconn = nconn;
+	w->seed = (unsigned int)now_ns() ^ (unsigned int)(uintptr_t)w;
 	w->timeout_ns = (uint64_t)o->timeout * 1000000000;
 	TAILQ_INIT(&w->live);
 	TAILQ_INIT(&w->pending);
@@ -1851,6 +1948,7 @@ report_idle(const struct opts *o, struct worker *ws, struct stats *st,
 {
 	struct out	r = { o->json, true };
 	uint64_t	opened = 0, open = 0, opening = 0, closed = 0, last = 0;
+	uint64_t	dripped = 0, reopened = 0;
 	bool		settled = true;
 	long		i;
 
@@ -1859,12 +1957,14 @@ report_idle(const struct opts *o, struct worker *ws, struct stats *st,
 		open += ws[i].open;
 		opening += ws[i].opening;
 		closed += ws[i].closed;
+		dripped += ws[i].dripped;
+		reopened += ws[i].reopened;
 		if (ws[i].all_open_ns == 0)
 			settled = false;
 		else if (ws[i].all_open_ns > last)
 			last = ws[i].all_open_ns;
 	}
-	out_str(&r, "mode", "idle");
+	out_str(&r, "mode", o->drip_ms > 0 ? "slowloris" : "idle");
 	out_str(&r, "transport", o->mode == M_PLAIN ? "plain" : "tls");
 	out_u64(&r, "threads", (uint64_t)o->threads);
 	out_num(&r, "duration_s", (double)(s1->t - s0->t) / 1e9, 3);
@@ -1873,6 +1973,11 @@ report_idle(const struct opts *o, struct worker *ws, struct stats *st,
 	out_u64(&r, "idle_open_at_end", open);
 	out_u64(&r, "idle_opening_at_end", opening);
 	out_u64(&r, "idle_closed_by_server", closed);
+	if (o->drip_ms > 0) {
+		out_u64(&r, "slowloris_interval_ms", (uint64_t)o->drip_ms);
+		out_u64(&r, "slowloris_bytes_sent", dripped);
+		out_u64(&r, "slowloris_reopened", reopened);
+	}
 	if (settled && last >= s0->t)
 		out_num(&r, "idle_open_all_ms", (double)(last - s0->t) / 1e6,
 		    1);

@@ -1182,6 +1182,88 @@ test_ticket_key(void)
 	buf_free(&want);
 }
 
+/* The per-address limits: defaults, every key, the exempt list. */
+static void
+test_limits_per_address(void)
+{
+	struct config		 cfg;
+	struct config_cidr	 c;
+	struct buf		 err;
+	const char		*reason;
+
+	config_init(&cfg);
+	CHECK_INT(CONFIG_PER_ADDRESS_DEFAULT, cfg.max_per_address);
+	CHECK_INT(CONFIG_RATE_DEFAULT, cfg.rate);
+	CHECK_INT(CONFIG_RATE_WINDOW_DEFAULT, cfg.rate_window);
+	CHECK_INT(0, cfg.nexempt);
+	buf_init(&err, ERR_MAX);
+	CHECK_INT(0, load(&cfg, "root: c\nlimits:\n"
+	    "  connections_per_address: 0\n  rate: 20\n  rate_window: 10\n"
+	    "  exempt: [127.0.0.0/8, \"::1\", 10.1.2.3/16, "
+	    "\"2001:db8::/32\"]\n", &err));
+	CHECK_INT(0, cfg.max_per_address);
+	CHECK_INT(20, cfg.rate);
+	CHECK_INT(10, cfg.rate_window);
+	CHECK_INT(4, cfg.nexempt);
+	CHECK(!cfg.exempt[0].v6);
+	CHECK_INT(8, cfg.exempt[0].bits);
+	CHECK(cfg.exempt[1].v6);
+	CHECK_INT(128, cfg.exempt[1].bits);
+	CHECK_INT(1, cfg.exempt[1].addr[15]);
+	/* Bits after the prefix are cleared. */
+	CHECK_INT(10, cfg.exempt[2].addr[0]);
+	CHECK_INT(1, cfg.exempt[2].addr[1]);
+	CHECK_INT(0, cfg.exempt[2].addr[2]);
+	CHECK_INT(0, cfg.exempt[2].addr[3]);
+	CHECK_INT(32, cfg.exempt[3].bits);
+	/* A single address is a list of one. */
+	CHECK_INT(0, load(&cfg, "root: c\nlimits: {exempt: 192.0.2.1}\n",
+	    &err));
+	CHECK_INT(1, cfg.nexempt);
+	CHECK_INT(32, cfg.exempt[0].bits);
+	config_free(&cfg);
+	buf_free(&err);
+
+	CHECK_INT(0, config_parse_cidr(span_cstr("10.255.255.255/9"), &c,
+	    &reason));
+	CHECK_INT(10, c.addr[0]);
+	CHECK_INT(128, c.addr[1]);
+	CHECK_INT(0, c.addr[2]);
+	CHECK_INT(0, config_parse_cidr(span_cstr("0.0.0.0/0"), &c, &reason));
+	CHECK_INT(0, c.bits);
+	CHECK_INT(-1, config_parse_cidr(span_cstr("10.0.0.0/33"), &c,
+	    &reason));
+	CHECK_STR("has a prefix length that is not 0 to 32", reason);
+	CHECK_INT(-1, config_parse_cidr(span_cstr("::/129"), &c, &reason));
+	CHECK_INT(-1, config_parse_cidr(span_cstr("10.0.0.0/"), &c, &reason));
+	CHECK_INT(-1, config_parse_cidr(span_cstr("10.0.0.0/-1"), &c,
+	    &reason));
+	CHECK_INT(-1, config_parse_cidr(span_cstr("localhost"), &c, &reason));
+	CHECK_STR("is not an IP address", reason);
+	CHECK_INT(-1, config_parse_cidr(span_cstr("/8"), &c, &reason));
+	CHECK_INT(-1, config_parse_cidr(span_make("10.0.0.1\0/8", 11), &c,
+	    &reason));
+
+	EXPECT_ERROR("root: c\nlimits: {exempt: [10.0.0.0/8, foo]}\n",
+	    "t.yaml:2:31: 'limits.exempt' entry 'foo' is not an IP address; "
+	    "write ADDRESS or ADDRESS/BITS, e.g. 192.0.2.0/24 or \"::1\"");
+	EXPECT_ERROR("root: c\nlimits: {exempt: \"::1/200\"}\n",
+	    "t.yaml:2:18: 'limits.exempt' entry '::1/200' has a prefix length "
+	    "that is not 0 to 128");
+	EXPECT_ERROR("root: c\nlimits: {rate: -1}\n", "t.yaml:2:16: "
+	    "'limits.rate' must be a whole number from 0 (no limit) to "
+	    "1000000");
+	EXPECT_ERROR("root: c\nlimits: {rate_window: 0}\n", "t.yaml:2:23: "
+	    "'limits.rate_window' must be a number of seconds from 1 to "
+	    "86400");
+	EXPECT_ERROR("root: c\nlimits: {connections_per_address: 100001}\n",
+	    "t.yaml:2:35: 'limits.connections_per_address' must be a whole "
+	    "number from 0 (no limit) to 100000");
+	EXPECT_ERROR("root: c\nlimits: {rate_windw: 5}\n", "t.yaml:2:10: "
+	    "unknown key 'rate_windw' in 'limits' (did you mean "
+	    "'rate_window'?)");
+}
+
 int
 main(void)
 {
@@ -1213,5 +1295,6 @@ main(void)
 	RUN(test_allocation_failures);
 	RUN(test_proxy_from);
 	RUN(test_ticket_key);
+	RUN(test_limits_per_address);
 	return CHECK_SUMMARY();
 }
