@@ -308,7 +308,7 @@ test_unknown_key(void)
 	CHECK_STR("t.yaml:2:1: unknown key 'hostnme' in the top level (did "
 	    "you mean 'hostname'?); valid keys: hostname, aliases, root, "
 	    "lang, tls, gemini, gopher, workers, user, chroot, log, timeouts, "
-	    "limits", msg);
+	    "limits, charset, default_type, types, paths, vhosts", msg);
 	free(msg);
 	msg = load_error("root: c\ntls:\n  crt: a\n");
 	CHECK_STR("t.yaml:3:3: unknown key 'crt' in 'tls' (did you mean "
@@ -548,7 +548,7 @@ test_deep_nesting(void)
 	    "key 'x'");
 	msg = load_error("root: c\nx: [[[[[[[[1]]]]]]]]\n");
 	CHECK(msg != NULL && strstr(msg, "\nt.yaml:2:11: nesting deeper than "
-	    "8 levels; the config needs at most 4") != NULL);
+	    "8 levels; the config needs at most 7") != NULL);
 	free(msg);
 
 	/* Far beyond the cap: refused as soon as the cap is crossed. */
@@ -568,9 +568,10 @@ test_deep_nesting(void)
 	msg = load_error(deep.p);
 	CHECK_STR("t.yaml:1:2: unknown key 'a' in the top level; valid keys: "
 	    "hostname, aliases, root, lang, tls, gemini, gopher, workers, "
-	    "user, chroot, log, timeouts, limits\n"
+	    "user, chroot, log, timeouts, limits, charset, default_type, "
+	    "types, paths, vhosts\n"
 	    "t.yaml:1:33: nesting deeper than 8 levels; the config needs at "
-	    "most 4, check the indentation", msg);
+	    "most 7, check the indentation", msg);
 	free(msg);
 	buf_free(&deep);
 }
@@ -614,7 +615,8 @@ test_message_escaping(void)
 	msg = load_error("root: c\n\"\\e[31mred\": 1\n");
 	CHECK_STR("t.yaml:2:1: unknown key '\\x1b[31mred' in the top level; "
 	    "valid keys: hostname, aliases, root, lang, tls, gemini, gopher, "
-	    "workers, user, chroot, log, timeouts, limits", msg);
+	    "workers, user, chroot, log, timeouts, limits, charset, "
+	    "default_type, types, paths, vhosts", msg);
 	free(msg);
 	msg = load_error("root: c\nworkers: "
 	    "\"0123456789012345678901234567890123456789012345678901234\"\n");
@@ -634,7 +636,7 @@ test_several_errors(void)
 	CHECK_STR("t.yaml:1:1: unknown key 'hostnme' in the top level (did "
 	    "you mean 'hostname'?); valid keys: hostname, aliases, root, "
 	    "lang, tls, gemini, gopher, workers, user, chroot, log, timeouts, "
-	    "limits\n"
+	    "limits, charset, default_type, types, paths, vhosts\n"
 	    "t.yaml:2:10: 'workers' must be a whole number from 0 (one per "
 	    "CPU) to 64, not 'x'; write e.g. workers: 0\n"
 	    "t.yaml:4:1: duplicate key 'root' (first at line 3); keep only "
