@@ -263,16 +263,33 @@ log_escape(struct span in, char *out, size_t outsz)
 	return out;
 }
 
+/* " cert=SHA256:hex subject=\"...\"" for a client certificate, or "". */
+static void
+log_cert(const struct log_access *a, char *out, size_t outsz)
+{
+	char	subject[LOG_CERT_MAX / 2];
+
+	out[0] = '\0';
+	if (a->cert_sha256 == NULL)
+		return;
+	log_escape(span_cstr(a->cert_subject ? a->cert_subject : ""), subject,
+	    sizeof(subject));
+	snprintf(out, outsz, " cert=SHA256:%s subject=\"%s\"", a->cert_sha256,
+	    subject);
+}
+
 void
 log_access(const struct log_access *a)
 {
 	char	req[LOG_REQUEST_MAX];
-	char	line[LOG_REQUEST_MAX + 512];
+	char	line[LOG_REQUEST_MAX + 1024];
+	char	cert[LOG_CERT_MAX];
 
 	log_escape(a->request, req, sizeof(req));
-	snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldus%s%s",
+	log_cert(a, cert, sizeof(cert));
+	snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldus%s%s%s",
 	    a->peer, a->host ? a->host : "-", a->proto, req, a->status,
-	    a->bytes, a->usec, a->reason ? " " : "",
+	    a->bytes, a->usec, cert, a->reason ? " " : "",
 	    a->reason ? a->reason : "");
 	log_write(&log_acc, LOG_INFO, line);
 }
