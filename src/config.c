@@ -1482,6 +1482,7 @@ static int
 key_client_cert(struct parser *p, const struct key *k)
 {
 	yaml_mark_t	m;
+	int		before = p->nerr;
 
 	if (next(p) == -1)
 		return -1;
@@ -1493,7 +1494,9 @@ key_client_cert(struct parser *p, const struct key *k)
 	if (parse_map(p, k->sub) == -1)
 		return -1;
 	p->pth->client_cert = true;
-	if (p->pth->client_ca == NULL && p->pth->nfingerprints == 0)
+	/* A bad entry was reported already: no second message for it. */
+	if (p->nerr == before && p->pth->client_ca == NULL &&
+	    p->pth->nfingerprints == 0)
 		return report(p, m, "'%s' needs 'ca', 'fingerprints' or both; "
 		    "write e.g. %s", qname(p, k), k->example);
 	return 0;
@@ -1539,7 +1542,7 @@ path_entry(struct parser *p, const struct key *k)
 	struct config_path	 pr, *nv;
 	struct config_vhost	*vh;
 	yaml_mark_t		 m = p->ev.start_mark;
-	int			 r;
+	int			 r, before = p->nerr;
 
 	if (p->ev.type != YAML_MAPPING_START_EVENT) {
 		if (report(p, m, "'%s' entries must be mappings, not %s; "
@@ -1552,7 +1555,8 @@ path_entry(struct parser *p, const struct key *k)
 	p->pth = &pr;
 	r = parse_map(p, k->sub);
 	p->pth = NULL;
-	if (r == 0 && (r = path_check(p, k, &pr, m)) == 1) {
+	if (r == 0 && p->nerr == before &&
+	    (r = path_check(p, k, &pr, m)) == 1) {
 		if (pr.redirect != NULL && pr.redirect_status == 0)
 			pr.redirect_status = 30;
 		if ((vh = cur_vhost(p)) == NULL || (nv = mem_realloc(vh->paths,
