@@ -1429,6 +1429,66 @@ test_check_files(void)
 }
 
 /*
+ * The commented examples of types, paths and vhosts in the example file
+ * must be valid when uncommented: operators copy them.
+ */
+static void
+test_example_comments(void)
+{
+	struct config	 cfg;
+	struct buf	 text, y, err;
+	struct span	 rest, line;
+	bool		 in = false;
+	long		 nl;
+
+	buf_init(&text, CONFIG_FILE_MAX);
+	buf_init(&y, CONFIG_FILE_MAX);
+	buf_init(&err, ERR_MAX);
+	config_init(&cfg);
+	CHECK_INT(0, config_load(&cfg, example_path(), &err));
+	config_free(&cfg);
+	{
+		FILE	*f = fopen(example_path(), "r");
+		char	 chunk[4096];
+		size_t	 n;
+
+		CHECK(f != NULL);
+		while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			CHECK_INT(0, buf_append(&text, chunk, n));
+		if (f != NULL)
+			fclose(f);
+	}
+	CHECK_INT(0, buf_puts(&y, "root: c\n"));
+	for (rest = buf_span(&text); rest.n > 0; ) {
+		nl = span_index(rest, '\n');
+		line = span_make(rest.p, nl == -1 ? rest.n : (size_t)nl + 1);
+		rest = span_make(rest.p + line.n, rest.n - line.n);
+		if (span_starts_with(line, "# types:") ||
+		    span_starts_with(line, "# paths:") ||
+		    span_starts_with(line, "# vhosts:"))
+			in = true;
+		else if (!span_starts_with(line, "#   "))
+			in = false;
+		if (in)
+			CHECK_INT(0, buf_append(&y, line.p + 2, line.n - 2));
+	}
+	CHECK(buf_cstr(&y) != NULL);
+	config_init(&cfg);
+	CHECK_INT(0, load(&cfg, y.p, &err));
+	CHECK_STR("", buf_cstr(&err) ? err.p : "?");
+	CHECK_INT(2, cfg.nvhosts);
+	CHECK_INT(2, cfg.vhosts[0].types.n);
+	CHECK_INT(4, cfg.vhosts[0].npaths);
+	CHECK_INT(1, cfg.vhosts[0].paths[1].nfingerprints);
+	CHECK_STR("example.net", cfg.vhosts[1].hostname);
+	CHECK_INT(1, cfg.vhosts[1].npaths);
+	config_free(&cfg);
+	buf_free(&text);
+	buf_free(&y);
+	buf_free(&err);
+}
+
+/*
  * Make each allocation fail in turn until the load succeeds: every failure
  * must return -1 with cfg untouched, and ASan must find no leak.
  */
@@ -1545,6 +1605,7 @@ main(void)
 	RUN(test_types_errors);
 	RUN(test_fingerprint_spellings);
 	RUN(test_check_files);
+	RUN(test_example_comments);
 	RUN(test_finish_checks);
 	RUN(test_port_zero);
 	RUN(test_quick_mode);
