@@ -89,6 +89,7 @@ paths:
     lang: fr
     charset: iso-8859-1
     default_type: text/plain
+    types: {nfo: text/x-nfo-fr}
 vhosts:
   - hostname: b.test
     aliases: [www.b.test]
@@ -231,7 +232,7 @@ test_vhost_lang_charset_and_types() {
 	vhost_server || return 1
 	expect_header "$(url /fr/)\r\n" \
 	    "20 text/gemini; charset=iso-8859-1; lang=fr"
-	expect_header "$(url /fr/a.nfo)\r\n" "20 text/x-nfo; charset=iso-8859-1"
+	expect_header "$(url /fr/a.nfo)\r\n" "20 text/x-nfo-fr; charset=iso-8859-1"
 	expect_header "$(url /fr/noext)\r\n" "20 text/plain; charset=iso-8859-1"
 	expect_header "$(url /x.nfo)\r\n" "20 text/x-nfo"
 	# Outside the rules, the defaults.
