@@ -169,8 +169,8 @@ test_vhost_sni_picks_the_certificate() {
 	# No SNI, or a name no vhost has: the first vhost's certificate.
 	[ "$(served_subject "")" = "subject=CN = localhost" ] ||
 	    fail "no SNI: $(served_subject "")"
-	[ "$(served_subject d.test)" = "subject=CN = localhost" ] ||
-	    fail "unknown SNI: $(served_subject d.test)"
+	[ "$(served_subject nowhere.test)" = "subject=CN = localhost" ] ||
+	    fail "unknown SNI: $(served_subject nowhere.test)"
 	# Generated per hostname, only where none was configured.
 	openssl x509 -in "$SERVER_DIR/certs/b.test.crt" -noout \
 	    -ext subjectAltName 2>/dev/null | grep -q 'DNS:b.test' ||
@@ -206,7 +206,7 @@ test_vhost_serves_its_own_capsule() {
 
 test_vhost_unknown_host_53() {
 	vhost_server || return 1
-	vhost_header d.test / | grep -q '^53 ' || fail "unknown host not 53"
+	vhost_header nowhere.test / | grep -q '^53 ' || fail "unknown host not 53"
 	# A name of another vhost than the handshake's: today's 53.
 	gem -s b.test -o header 127.0.0.1 "$GEMINI_PORT" \
 	    "gemini://c.test:$GEMINI_PORT/\r\n" | grep -q '^53 ' ||
@@ -346,20 +346,20 @@ test_vhost_gopher_serves_the_default_vhost() {
 
 test_vhost_reload_applies_vhost_changes() {
 	vhost_server || return 1
-	mkdir -p "$VHOSTS/d"
-	printf '# Capsule D\n' >"$VHOSTS/d/index.gmi"
+	mkdir -p "$VHOSTS/later"
+	printf '# Capsule Later\n' >"$VHOSTS/later/index.gmi"
 	cat >>"$SERVER_DIR/capsuled.yaml" <<YAML
-  - hostname: d.test
-    root: $VHOSTS/d
+  - hostname: later.test
+    root: $VHOSTS/later
 YAML
 	: >"$SERVER_DIR/log"
 	kill -HUP "$SERVER_PID"
 	wait_log "reloaded:" 10 || { fail "no reload"; return; }
-	_b=$(gem -s d.test -o body 127.0.0.1 "$GEMINI_PORT" \
-	    "gemini://d.test:$GEMINI_PORT/\r\n")
-	[ "$_b" = "# Capsule D" ] || fail "d.test after reload: $_b"
-	[ "$(served_subject d.test)" = "subject=CN = d.test" ] ||
-	    fail "d.test certificate: $(served_subject d.test)"
+	_b=$(gem -s later.test -o body 127.0.0.1 "$GEMINI_PORT" \
+	    "gemini://later.test:$GEMINI_PORT/\r\n")
+	[ "$_b" = "# Capsule Later" ] || fail "later.test after reload: $_b"
+	[ "$(served_subject later.test)" = "subject=CN = later.test" ] ||
+	    fail "later.test certificate: $(served_subject later.test)"
 }
 
 # check_error YAML WANT: capsuled -n on YAML fails with a message
