@@ -121,8 +121,8 @@ struct config_vhost {
 	char			*root;		/* the capsule directory */
 	char			*cert;		/* PEM certificate path */
 	char			*key;		/* PEM private key path */
-	char			*lang;		/* "lang=" on text/gemini, or NULL */
-	char			*charset;	/* for text/ media types, or NULL */
+	char			*lang;		/* "lang=" on text/gemini */
+	char			*charset;	/* for text/ media types */
 	char			*default_type;	/* for unknown extensions */
 	struct config_types	 types;
 	struct config_path	*paths;		/* in the order written */

@@ -42,7 +42,7 @@ struct key;
 /* Which structure a key's offset points into. */
 enum place {
 	IN_CONFIG,
-	IN_VHOST,	/* the vhosts entry being read, else the top-level one */
+	IN_VHOST,	/* the vhosts entry being read, else the top one */
 	IN_LISTEN,
 	IN_PATH		/* the paths entry being read */
 };
@@ -93,7 +93,7 @@ struct parser {
 	bool			 lst_ok;	/* and the address was good */
 	bool			 in_vhost;	/* inside a vhosts entry */
 	size_t			 vh;		/* which one, then */
-	bool			 top_vhost;	/* a top-level vhost key was set */
+	bool			 top_vhost;	/* a top-level vhost key set */
 	struct config_path	*pth;		/* paths entry being read */
 	char			 qname[64];	/* scratch for key names */
 	char			 shown[SHOWN_MAX * 4 + 8];
@@ -578,7 +578,8 @@ is_mime(struct span s)
 	if (s.n == 0 || s.n > CONFIG_MIME_MAX || !is_alnum(s.p[0]))
 		return false;
 	for (i = 0; i < s.n; i++)
-		if ((unsigned char)s.p[i] < 0x20 || (unsigned char)s.p[i] > 0x7e)
+		if ((unsigned char)s.p[i] < 0x20 ||
+		    (unsigned char)s.p[i] > 0x7e)
 			return false;
 	slash = span_index(s, '/');
 	return slash > 0 && (size_t)slash + 1 < s.n &&
@@ -2359,7 +2360,8 @@ check_vhosts(const struct config *cfg, const char *name, struct buf *err)
 		if ((vh->cert == NULL) != (vh->key == NULL)) {
 			append_line(err, "%s: 'tls.%s' is set but 'tls.%s' is "
 			    "not; set both, or neither to use certdir", at,
-			    vh->cert ? "cert" : "key", vh->cert ? "key" : "cert");
+			    vh->cert ? "cert" : "key",
+			    vh->cert ? "key" : "cert");
 			rc = -1;
 		}
 	}

@@ -1242,8 +1242,8 @@ test_path_errors(void)
 	    "[9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0]"
 	    "}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
 	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {fingerprints: "
-	    "[9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a080]"
-	    "}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
+	    "[9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0"
+	    "80]}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
 	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {fingerprints: "
 	    "[\"9:f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a"
 	    "08\"]}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
@@ -1304,10 +1304,10 @@ test_fingerprint_spellings(void)
 	/* Unquoted, with colons, in a flow list and in a block list. */
 	CHECK_INT(0, load(&cfg, "root: a\npaths:\n  - prefix: /\n"
 	    "    client_cert:\n      fingerprints:\n"
-	    "        - EB:E7:24:7A:15:C9:CC:BF:60:0E:F9:CE:D2:F7:A2:7A:10:5A:92:"
-	    "07:DE:8F:AC:BC:1C:B5:E3:1D:8B:2B:4B:D2\n"
-	    "        - sha256:ebe7247a15c9ccbf600ef9ced2f7a27a105a9207de8facbc1c"
-	    "b5e31d8b2b4bd2\n", &err));
+	    "        - EB:E7:24:7A:15:C9:CC:BF:60:0E:F9:CE:D2:F7:A2:7A:10:5A:"
+	    "92:07:DE:8F:AC:BC:1C:B5:E3:1D:8B:2B:4B:D2\n"
+	    "        - sha256:ebe7247a15c9ccbf600ef9ced2f7a27a105a9207de8facbc"
+	    "1cb5e31d8b2b4bd2\n", &err));
 	CHECK_INT(0, err.len);
 	CHECK_INT(2, cfg.vhosts[0].paths[0].nfingerprints);
 	CHECK(memcmp(cfg.vhosts[0].paths[0].fingerprints[0],

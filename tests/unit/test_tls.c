@@ -260,7 +260,8 @@ static void
 test_cert_subject_and_fingerprint(void)
 {
 	EVP_PKEY	*k = EVP_EC_gen("P-256");
-	X509		*x = make_cert("a,b \"c\"", k, NULL, NULL, -1, 1, false);
+	X509		*x = make_cert("a,b \"c\"", k, NULL, NULL, -1, 1,
+			    false);
 	unsigned char	 md[TLS_SHA256_LEN], want[TLS_SHA256_LEN];
 	unsigned int	 n;
 	char		 subject[64], tiny[4];
@@ -347,13 +348,13 @@ test_sites_by_sni(void)
 	SSL_CTX				*cctx;
 	SSL				*cl, *sv;
 	EVP_PKEY			*ck = EVP_EC_gen("P-256");
-	X509				*cx = make_cert("me", ck, NULL, NULL, -1,
-					    1, false);
+	X509				*cx;
 	const char			*sni[] = { NULL, "b.example", "WWW.B",
 					    "unknown.example", "a.example" };
 	const int			 want[] = { 0, 1, 1, 0, 0 };
 	size_t				 i;
 
+	cx = make_cert("me", ck, NULL, NULL, -1, 1, false);
 	buf_init(&err, 1024);
 	for (i = 0; i < 2; i++) {
 		snprintf(c[i], sizeof(c[i]), "%s/s%zu/c.crt", dir, i);
@@ -386,7 +387,8 @@ test_sites_by_sni(void)
 		CHECK_STR(want[i] ? "/CN=b.example" : "/CN=a.example", sub);
 		/* Only the site with ask_cert got the client's, and took it
 		 * although no CA vouches for it. */
-		CHECK((SSL_get0_peer_certificate(sv) != NULL) == (want[i] == 1));
+		CHECK((SSL_get0_peer_certificate(sv) != NULL) ==
+		    (want[i] == 1));
 		SSL_free(cl);
 		SSL_free(sv);
 	}
