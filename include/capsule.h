@@ -111,6 +111,9 @@ int	capsule_read_file(int fd, const struct stat *st, size_t max,
 /* The media type for a file name, by its extension. */
 const char *capsule_mime_for_name(const char *name);
 
+/* The built-in media type of an extension (no dot), or NULL. */
+const char *capsule_mime_for_ext(struct span ext);
+
 /* True when the path has a component that starts with '.'. */
 bool	capsule_has_dot_component(const char *path, size_t len);
 

@@ -16,14 +16,33 @@
 /* Longest config file we read. */
 #define CONFIG_FILE_MAX		(1024 * 1024)
 
-/* Deepest nesting of YAML mappings and lists accepted (the schema uses 4). */
+/* Deepest nesting of YAML mappings and lists accepted (the schema uses 7). */
 #define CONFIG_DEPTH_MAX	8
 
 /* Errors one load reports before it stops reading. */
 #define CONFIG_ERRORS_MAX	10
 
-/* Most entries in aliases and in each listen list. */
+/* Most entries in aliases, in each listen list and in paths. */
 #define CONFIG_LIST_MAX		64
+
+/*
+ * Most virtual hosts: each costs a TLS context and a root descriptor per
+ * worker, and every handshake looks its SNI name up among all of them.
+ */
+#define CONFIG_VHOSTS_MAX	256
+
+/* Most entries in one types mapping, searched on every file served. */
+#define CONFIG_TYPES_MAX	256
+
+/* Longest media type or charset accepted: both go into the 20 header. */
+#define CONFIG_MIME_MAX		127
+#define CONFIG_CHARSET_MAX	40
+
+/* Longest file extension in a types mapping. */
+#define CONFIG_EXT_MAX		16
+
+/* Bytes of a SHA-256 certificate fingerprint. */
+#define CONFIG_FINGERPRINT_LEN	32
 
 /* Most workers; 0 means one per online CPU. */
 #define CONFIG_WORKERS_MAX	64
@@ -83,15 +102,68 @@ struct config_cidr {
 	unsigned int	 bits;		/* prefix length */
 };
 
+/*
+ * Where a key or an entry was written, for the checks made after the
+ * parse; line 0 when it came from the command line or a default.
+ */
+struct config_mark {
+	unsigned long	line;
+	unsigned long	col;
+};
+
+/* File extensions (lower case, no dot) and the media types they mean. */
+struct config_type {
+	char		*ext;
+	char		*mime;
+};
+
+struct config_types {
+	struct config_type	*v;
+	size_t			 n;
+};
+
+/*
+ * One path rule of a vhost: the first rule whose prefix or glob matches
+ * the request path decides.  Fields left NULL fall back to the vhost's.
+ */
+struct config_path {
+	char			*prefix;	/* "/dir/", or NULL */
+	char			*glob;		/* fnmatch pattern, or NULL */
+	char			*redirect;	/* target, or NULL */
+	int			 redirect_status; /* 30 or 31 */
+	char			*lang;
+	char			*charset;	/* for text/ media types */
+	char			*default_type;	/* for unknown extensions */
+	struct config_types	 types;
+	/* A client certificate is required: signed by client_ca, or one of
+	 * the fingerprints (SHA-256 of the DER form). */
+	bool			 client_cert;
+	char			*client_ca;	/* PEM file, or NULL */
+	unsigned char		(*fingerprints)[CONFIG_FINGERPRINT_LEN];
+	size_t			 nfingerprints;
+	struct config_mark	 at;		/* the entry */
+	struct config_mark	 ca_at;
+};
+
 /* One served name: its hostname, the names it also answers to, content. */
 struct config_vhost {
-	char		*hostname;
-	char		**aliases;
-	size_t		 naliases;
-	char		*root;		/* the capsule directory */
-	char		*cert;		/* PEM certificate path */
-	char		*key;		/* PEM private key path */
-	char		*lang;		/* "lang=" on text/gemini, or NULL */
+	char			*hostname;
+	char			**aliases;
+	size_t			 naliases;
+	char			*root;		/* the capsule directory */
+	char			*cert;		/* PEM certificate path */
+	char			*key;		/* PEM private key path */
+	char			*lang;		/* "lang=" on text/gemini */
+	char			*charset;	/* for text/ media types */
+	char			*default_type;	/* for unknown extensions */
+	struct config_types	 types;
+	struct config_path	*paths;		/* in the order written */
+	size_t			 npaths;
+	struct config_mark	 at;		/* the vhosts entry, line 0 for
+						   the top-level one */
+	struct config_mark	 hostname_at;
+	struct config_mark	*aliases_at;	/* one per alias */
+	struct config_mark	 root_at;
 };
 
 enum config_log_dest {
@@ -140,6 +212,7 @@ struct config {
 	unsigned short		 gemini_port;
 	/* Where missing certificates are generated; NULL = CONFIG_CERTDIR. */
 	char			*certdir;
+	struct config_mark	 certdir_at;
 	int			 workers;	/* 0 = one per online CPU */
 	struct config_log	 access_log;
 	struct config_log	 error_log;
@@ -256,6 +329,15 @@ int	config_set_workers(struct config *cfg, const char *n,
  * Returns 0 or -1 with err set.
  */
 int	config_finish(struct config *cfg, struct buf *err);
+
+/*
+ * What config_finish cannot see from the text alone: every root is a
+ * directory, the certificate directory exists or can be made (its parent
+ * exists), every client_cert CA file is readable.  Called after
+ * config_finish, by capsuled -n and before serving.  Messages read
+ * "file:line:col: what, and the fix".  Returns 0 or -1 with err set.
+ */
+int	config_check_files(const struct config *cfg, struct buf *err);
 
 /* Free everything cfg owns and leave it as config_init made it. */
 void	config_free(struct config *cfg);

@@ -17,6 +17,9 @@
 /* Longest escaped request written to the access log. */
 #define LOG_REQUEST_MAX		1100
 
+/* Longest client-certificate note (fingerprint, escaped subject). */
+#define LOG_CERT_MAX		512
+
 /* Start logging to stderr as prog; debug enables log_debug lines. */
 void	log_init(const char *prog, bool debug);
 
@@ -77,6 +80,8 @@ struct log_access {
 	const char	*reason;	/* why it ended, or NULL */
 	size_t		 bytes;		/* response bytes written */
 	long		 usec;		/* from accept to close */
+	const char	*cert_sha256;	/* client certificate, hex, or NULL */
+	const char	*cert_subject;	/* its subject, as sent (escaped) */
 };
 
 void	log_access(const struct log_access *a);

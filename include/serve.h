@@ -9,9 +9,12 @@
 
 #include <sys/types.h>
 
+#include <openssl/x509.h>
+
 #include "buf.h"
 #include "cache.h"
 #include "capsule.h"
+#include "config.h"
 #include "gemini.h"
 
 /*
@@ -24,15 +27,44 @@
 /* Largest generated response body held in memory. */
 #define SERVE_BODY_MAX		(16 * 1024 * 1024)
 
+/* Longest client-certificate subject kept for the access log. */
+#define SERVE_SUBJECT_MAX	256
+
+/* One virtual host as a worker serves it, prepared before fork. */
+struct serve_vhost {
+	const struct config_vhost	*cfg;	/* names, lang, rules, types */
+	struct capsule			 capsule;
+	X509_STORE			**ca;	/* per path rule: its client
+						   CA, or NULL; NULL when no
+						   rule names one */
+};
+
+/* What the TLS layer knows of the client (all NULL without TLS). */
+struct serve_client {
+	const char	*sni;		/* the name sent in the handshake */
+	X509		*cert;		/* its certificate */
+	STACK_OF(X509)	*chain;		/* the other certificates it sent */
+};
+
 /* What a worker serves: the same for every request it handles. */
 struct serve_ctx {
 	const struct gemini_policy	*policy;
+	/*
+	 * The vhosts, vhosts[0] the default (and the one Gopher serves).
+	 * With none, capsule, lang and hostname describe the only site,
+	 * which has no path rules.
+	 */
+	const struct serve_vhost	*vhosts;
+	size_t				 nvhosts;
 	const struct capsule		*capsule;
 	const char			*lang;	/* for text/gemini, or NULL */
 	const char			*hostname;	/* public name */
 	struct cache			*cache;	/* this worker's rendered posts */
 	const char			*gopher_host;	/* name in menu lines */
 	unsigned short			 gopher_port;	/* port in menu lines */
+	/* Per request: the vhost and the path rule that apply, or NULL. */
+	const struct serve_vhost	*site;
+	const struct config_path	*rule;
 };
 
 /* Results a search page lists at most, and posts it looks through. */
@@ -47,6 +79,9 @@ struct response {
 	int		 fd;		/* a file to stream after body, or -1 */
 	off_t		 size;		/* its size when the response was made */
 	char		 host[GEMINI_HOST_MAX];	/* the request's host, or "" */
+	/* The client certificate, for the log: SHA-256 in hex, or "". */
+	char		 cert_sha256[2 * CONFIG_FINGERPRINT_LEN + 1];
+	char		 cert_subject[SERVE_SUBJECT_MAX];
 };
 
 /* Prepare an empty response. */
@@ -57,11 +92,15 @@ void	response_free(struct response *r);
 
 /*
  * Answer one Gemini request: line holds the bytes received including the
- * CRLF; sni is the name from the handshake or NULL.  Always leaves a
- * complete response in r (a 40 when memory runs out).
+ * CRLF; cl what the handshake told (NULL: nothing).  The request's host
+ * picks the vhost (the policy admits only hosts some vhost has), its
+ * path the first matching rule: a client certificate it requires is
+ * checked (60, 61, 62), then its redirect (30, 31) is answered, then the
+ * capsule serves the path with the rule's lang, charset and types.
+ * Always leaves a complete response in r (a 40 when memory runs out).
  */
 void	serve_gemini(const struct serve_ctx *sc, struct span line,
-	    const char *sni, struct response *r);
+	    const struct serve_client *cl, struct response *r);
 
 /* Bytes kept for a type-3 line before a Gopher request is served. */
 #define SERVE_GOPHER_ERROR_ROOM	256
@@ -71,10 +110,12 @@ void	serve_gemini(const struct serve_ctx *sc, struct span line,
 
 /*
  * Answer one Gopher request (line as received, with its line end if it
- * came): a menu for a directory, the blog, tags and search results;
- * wrapped text for posts and gemtext; other files as they are; a type-3
- * error line otherwise.  Always leaves a complete response in r; status
- * is 0 when served and 3 for an error, for the access log.
+ * came) from the default vhost: a menu for a directory, the blog, tags
+ * and search results; wrapped text for posts and gemtext; other files as
+ * they are; a type-3 error line otherwise, and for a path whose rule
+ * requires a client certificate.  A rule's redirect to a path of the
+ * capsule is followed, once.  Always leaves a complete response in r;
+ * status is 0 when served and 3 for an error, for the access log.
  */
 void	serve_gopher(const struct serve_ctx *sc, struct span line,
 	    struct response *r);

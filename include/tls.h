@@ -6,9 +6,12 @@
 #ifndef CAPSULED_TLS_H
 #define CAPSULED_TLS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "buf.h"
 
@@ -91,6 +94,70 @@ int	tls_ticket_lookup(const unsigned char name[16], time_t now,
 
 /* The SNI name the client sent, or NULL. */
 const char *tls_servername(SSL *ssl);
+
+/*
+ * One name-based site: its context, the names it answers to, and whether
+ * its handshakes ask the client for a certificate.
+ */
+struct tls_site {
+	SSL_CTX			*ctx;
+	const char *const	*names;
+	size_t			 nnames;
+	bool			 ask_cert;
+};
+
+struct tls_sites {
+	const struct tls_site	*v;
+	size_t			 n;	/* at least 1: v[0] is the default */
+};
+
+/*
+ * Serve sites by SNI.  Every site's context gets a servername callback
+ * that moves the handshake to the site whose name the client sent (v[0]
+ * when it sent none, or one no site has: the request is refused later).
+ * A site with ask_cert requests a certificate on
+ * every handshake and accepts any, self-signed ones included: Gemini
+ * clients use them as identities, and the request is judged later with
+ * tls_client_check.  sites must outlive the contexts.
+ */
+void	tls_sites_attach(const struct tls_sites *sites);
+
+/* What a client certificate is worth for a rule that requires one. */
+enum tls_client_verdict {
+	TLS_CLIENT_OK,		/* signed by the CA, or listed */
+	TLS_CLIENT_MISSING,	/* none was sent */
+	TLS_CLIENT_UNKNOWN,	/* neither signed by the CA nor listed */
+	TLS_CLIENT_INVALID	/* expired, or not valid yet */
+};
+
+/* Bytes of a SHA-256 digest. */
+#define TLS_SHA256_LEN		32
+
+/*
+ * Judge cert (NULL when the client sent none; chain: the other
+ * certificates it sent, or NULL) against a rule: valid now, then signed
+ * by a certificate in ca (which may be an intermediate) or with a SHA-256
+ * fingerprint among fps[0..nfps).  ca may be NULL.
+ */
+enum tls_client_verdict tls_client_check(X509 *cert, STACK_OF(X509) *chain,
+	    X509_STORE *ca, const unsigned char (*fps)[TLS_SHA256_LEN],
+	    size_t nfps);
+
+/*
+ * Load the PEM certificates of file into a new store, for
+ * tls_client_check.  NULL with err set when the file cannot be read or
+ * holds no certificate.
+ */
+X509_STORE *tls_ca_load(const char *file, struct buf *err);
+
+/* The SHA-256 fingerprint of cert (of its DER form).  0 or -1. */
+int	tls_cert_sha256(X509 *cert, unsigned char out[TLS_SHA256_LEN]);
+
+/*
+ * The subject of cert in RFC 2253 form ("CN=alice,O=Example") into out,
+ * cut to fit.  The text comes from the client: escape it before logging.
+ */
+void	tls_cert_subject(X509 *cert, char *out, size_t outsz);
 
 /* The last OpenSSL error as text (for log lines), clearing the queue. */
 const char *tls_error_string(void);

@@ -61,17 +61,25 @@ static const struct capsule_mime capsule_mimes[] = {
 };
 
 const char *
+capsule_mime_for_ext(struct span ext)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(capsule_mimes) / sizeof(capsule_mimes[0]); i++)
+		if (span_caseeq_cstr(ext, capsule_mimes[i].ext))
+			return capsule_mimes[i].mime;
+	return NULL;
+}
+
+const char *
 capsule_mime_for_name(const char *name)
 {
-	const char	*dot = strrchr(name, '.');
-	size_t		 i;
+	const char	*dot = strrchr(name, '.'), *mime;
 
 	if (dot == NULL || dot == name || strchr(dot, '/') != NULL)
 		return "application/octet-stream";
-	for (i = 0; i < sizeof(capsule_mimes) / sizeof(capsule_mimes[0]); i++)
-		if (strcasecmp(dot + 1, capsule_mimes[i].ext) == 0)
-			return capsule_mimes[i].mime;
-	return "application/octet-stream";
+	mime = capsule_mime_for_ext(span_cstr(dot + 1));
+	return mime != NULL ? mime : "application/octet-stream";
 }
 
 bool

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,10 @@
 
 #include "buf.h"
 #include "config.h"
+#include "gemini.h"
 #include "mem.h"
 #include "tls.h"
+#include "url.h"
 
 /* Bytes of an operator's value quoted back in a message. */
 #define SHOWN_MAX	48
@@ -27,7 +30,7 @@
 #define MESSAGE_MAX	1024
 
 /* Most keys in one section, for the duplicate check. */
-#define SECTION_KEYS_MAX	16
+#define SECTION_KEYS_MAX	24
 
 /* Longest host name (DNS) and language tag (BCP 47) accepted. */
 #define HOST_MAX	253
@@ -42,8 +45,9 @@ struct key;
 /* Which structure a key's offset points into. */
 enum place {
 	IN_CONFIG,
-	IN_VHOST,
-	IN_LISTEN
+	IN_VHOST,	/* the vhosts entry being read, else the top one */
+	IN_LISTEN,
+	IN_PATH		/* the paths entry being read */
 };
 
 /* One mapping of the schema: its keys and how messages name it. */
@@ -57,6 +61,7 @@ struct section {
 /* Key flags. */
 #define KEY_NOT_EMPTY	0x01	/* an explicit empty list is an error */
 #define KEY_MAY_BE_OFF	0x02	/* a log that may be "off" */
+#define KEY_MARK	0x04	/* record where the value is, at mark */
 
 /* One key: how to read its value, where it goes, how to explain it. */
 struct key {
@@ -71,6 +76,7 @@ struct key {
 	const char		*what;		/* "must be ..." */
 	const char		*example;	/* "write e.g. ..." */
 	const struct section	*sub;
+	size_t			 mark;	/* KEY_MARK: config_mark offset */
 };
 
 struct parser {
@@ -88,6 +94,10 @@ struct parser {
 	struct config_listen	*lst;		/* listen entry being read */
 	bool			 lst_addr;	/* it had an address key */
 	bool			 lst_ok;	/* and the address was good */
+	bool			 in_vhost;	/* inside a vhosts entry */
+	size_t			 vh;		/* which one, then */
+	bool			 top_vhost;	/* a top-level vhost key set */
+	struct config_path	*pth;		/* paths entry being read */
 	char			 qname[64];	/* scratch for key names */
 	char			 shown[SHOWN_MAX * 4 + 8];
 };
@@ -323,7 +333,7 @@ next(struct parser *p)
 	}
 	if (++p->depth > CONFIG_DEPTH_MAX)
 		return fail(p, ev->start_mark, "nesting deeper than %d levels; "
-		    "the config needs at most 4, check the indentation",
+		    "the config needs at most 7, check the indentation",
 		    CONFIG_DEPTH_MAX);
 	return 0;
 }
@@ -561,6 +571,103 @@ is_user(struct span s)
 	return true;
 }
 
+/* A media type as it goes into a 20 header: printable ASCII with a '/'. */
+static bool
+is_mime(struct span s)
+{
+	size_t	i;
+	long	slash;
+
+	if (s.n == 0 || s.n > CONFIG_MIME_MAX || !is_alnum(s.p[0]))
+		return false;
+	for (i = 0; i < s.n; i++)
+		if ((unsigned char)s.p[i] < 0x20 ||
+		    (unsigned char)s.p[i] > 0x7e)
+			return false;
+	slash = span_index(s, '/');
+	return slash > 0 && (size_t)slash + 1 < s.n &&
+	    is_alnum(s.p[slash + 1]);
+}
+
+/* A charset name (IANA registry names are letters, digits, "-_.:+"). */
+static bool
+is_charset(struct span s)
+{
+	size_t	i;
+
+	if (s.n == 0 || s.n > CONFIG_CHARSET_MAX || !is_alnum(s.p[0]))
+		return false;
+	for (i = 0; i < s.n; i++)
+		if (!is_alnum(s.p[i]) && strchr("-_.:+", s.p[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* A file extension without its dot: what follows the last '.'. */
+static bool
+is_ext(struct span s)
+{
+	size_t	i;
+
+	if (s.n == 0 || s.n > CONFIG_EXT_MAX)
+		return false;
+	for (i = 0; i < s.n; i++)
+		if (!is_alnum(s.p[i]) && strchr("-_+", s.p[i]) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * A path prefix in the form request paths take once normalised: from the
+ * root, no "//", no "." or ".." segment.  Anything else could never match.
+ */
+static bool
+is_prefix(struct span s)
+{
+	size_t	i, seg;
+
+	if (!is_path(s) || s.n > GEMINI_URL_MAX || s.p[0] != '/')
+		return false;
+	for (i = 1, seg = 1; i <= s.n; i++) {
+		if (i < s.n && s.p[i] != '/')
+			continue;
+		if (i - seg == 0 && i < s.n)
+			return false;
+		if ((i - seg == 1 && s.p[seg] == '.') ||
+		    (i - seg == 2 && s.p[seg] == '.' && s.p[seg + 1] == '.'))
+			return false;
+		seg = i + 1;
+	}
+	return true;
+}
+
+static bool
+is_glob(struct span s)
+{
+	return is_path(s) && s.n <= GEMINI_URL_MAX &&
+	    (s.p[0] == '/' || s.p[0] == '*');
+}
+
+/* An absolute path of this capsule, or a URL with a host; no query. */
+static bool
+is_redirect(struct span s)
+{
+	struct url	u;
+	size_t		i;
+
+	if (s.n == 0 || s.n > GEMINI_URL_MAX)
+		return false;
+	for (i = 0; i < s.n; i++)
+		if ((unsigned char)s.p[i] <= 0x20 || s.p[i] == 0x7f)
+			return false;
+	/* The request's own query is carried over: the target has none. */
+	if (url_split(s, &u) == -1 || u.has_fragment || u.has_query)
+		return false;
+	if (u.has_scheme)
+		return u.has_authority && u.host.n > 0;
+	return s.p[0] == '/' && (s.n == 1 || s.p[1] != '/');
+}
+
 static long
 span_rindex(struct span s, char c)
 {
@@ -648,21 +755,59 @@ vhost0(struct config *cfg)
 	return &cfg->vhosts[0];
 }
 
+/* The vhost that vhost keys go to: the entry being read, or vhosts[0]. */
+static struct config_vhost *
+cur_vhost(struct parser *p)
+{
+	if (p->in_vhost)
+		return &p->cfg->vhosts[p->vh];
+	p->top_vhost = true;
+	return vhost0(p->cfg);
+}
+
+/* The structure k's offsets are relative to. */
+static char *
+base(struct parser *p, const struct key *k)
+{
+	switch (k->in) {
+	case IN_VHOST:
+		return (char *)cur_vhost(p);
+	case IN_LISTEN:
+		return (char *)p->lst;
+	case IN_PATH:
+		return (char *)p->pth;
+	default:
+		return (char *)p->cfg;
+	}
+}
+
 static void *
 target(struct parser *p, const struct key *k)
 {
-	struct config_vhost	*vh;
+	char	*b;
 
-	switch (k->in) {
-	case IN_VHOST:
-		if ((vh = vhost0(p->cfg)) == NULL)
-			return NULL;
-		return (char *)vh + k->off;
-	case IN_LISTEN:
-		return (char *)p->lst + k->off;
-	default:
-		return (char *)p->cfg + k->off;
-	}
+	if ((b = base(p, k)) == NULL)
+		return NULL;
+	return b + k->off;
+}
+
+static struct config_mark
+mark_of(yaml_mark_t m)
+{
+	struct config_mark	cm = { m.line + 1, m.column + 1 };
+
+	return cm;
+}
+
+/* Remember where the current value of k is, when k asks for it. */
+static void
+set_mark(struct parser *p, const struct key *k)
+{
+	char	*b;
+
+	if ((k->flags & KEY_MARK) && (b = base(p, k)) != NULL)
+		*(struct config_mark *)(void *)(b + k->mark) =
+		    mark_of(p->ev.start_mark);
 }
 
 static int
@@ -690,6 +835,7 @@ key_string(struct parser *p, const struct key *k)
 		return bad_value(p, k);
 	if ((dst = target(p, k)) == NULL || set_string(dst, s) == -1)
 		return out_of_memory(p);
+	set_mark(p, k);
 	return 0;
 }
 
@@ -990,6 +1136,8 @@ each_entry(struct parser *p, const struct key *k,
     int (*fn)(struct parser *, const struct key *), size_t *n, bool *given,
     yaml_mark_t *at)
 {
+	size_t	max = k->max > 0 ? k->max : CONFIG_LIST_MAX;
+
 	*n = 0;
 	*given = false;
 	if (next(p) == -1)
@@ -1007,11 +1155,11 @@ each_entry(struct parser *p, const struct key *k,
 			return -1;
 		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
 			return 0;
-		if (++*n == CONFIG_LIST_MAX + 1 && report(p, p->ev.start_mark,
-		    "'%s' has more than %d entries; list fewer",
-		    qname(p, k), CONFIG_LIST_MAX) == -1)
+		if (++*n == max + 1 && report(p, p->ev.start_mark,
+		    "'%s' has more than %zu entries; list fewer",
+		    qname(p, k), max) == -1)
 			return -1;
-		if (*n > CONFIG_LIST_MAX) {
+		if (*n > max) {
 			if (skip(p) == -1)
 				return -1;
 		} else if (fn(p, k) == -1)
@@ -1041,6 +1189,7 @@ static int
 alias_entry(struct parser *p, const struct key *k)
 {
 	struct config_vhost	*vh;
+	struct config_mark	*nm;
 	struct span		 s;
 	char			**na;
 	int			 r;
@@ -1051,8 +1200,13 @@ alias_entry(struct parser *p, const struct key *k)
 		return report(p, p->ev.start_mark, "'%s' entry %s is not a "
 		    "host name; write e.g. %s", qname(p, k), kind(p),
 		    k->example);
-	if ((vh = vhost0(p->cfg)) == NULL)
+	if ((vh = cur_vhost(p)) == NULL)
 		return out_of_memory(p);
+	nm = mem_realloc(vh->aliases_at, (vh->naliases + 1) * sizeof(*nm));
+	if (nm == NULL)
+		return out_of_memory(p);
+	vh->aliases_at = nm;
+	nm[vh->naliases] = mark_of(p->ev.start_mark);
 	na = mem_realloc(vh->aliases, (vh->naliases + 1) * sizeof(*na));
 	if (na == NULL)
 		return out_of_memory(p);
@@ -1181,6 +1335,342 @@ key_listen(struct parser *p, const struct key *k)
 		return report(p, m, "'%s' is an empty list; write e.g. %s",
 		    qname(p, k), k->example);
 	return 0;
+}
+
+static void
+types_free(struct config_types *t)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++) {
+		free(t->v[i].ext);
+		free(t->v[i].mime);
+	}
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+static bool
+types_has(const struct config_types *t, const char *ext)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].ext, ext) == 0)
+			return true;
+	return false;
+}
+
+static int
+types_add(struct config_types *t, const char *ext, struct span mime)
+{
+	struct config_type	*nv, e;
+
+	if ((e.ext = mem_strdup(ext)) == NULL)
+		return -1;
+	if ((e.mime = mem_strndup(mime.p, mime.n)) == NULL) {
+		free(e.ext);
+		return -1;
+	}
+	if ((nv = mem_realloc(t->v, (t->n + 1) * sizeof(*nv))) == NULL) {
+		free(e.ext);
+		free(e.mime);
+		return -1;
+	}
+	nv[t->n++] = e;
+	t->v = nv;
+	return 0;
+}
+
+/*
+ * One "ext: media/type" pair of a types mapping, its key current.  The
+ * extension may be written with its dot; it is kept without, lower-cased.
+ */
+static int
+type_pair(struct parser *p, const struct key *k, struct config_types *t)
+{
+	char		ext[CONFIG_EXT_MAX + 2];
+	struct span	s = { "", 0 };
+	yaml_mark_t	m = p->ev.start_mark;
+
+	if (p->ev.type == YAML_SCALAR_EVENT)
+		s = scalar(p);
+	if (s.n > 0 && s.p[0] == '.')
+		s = span_make(s.p + 1, s.n - 1);
+	if (p->ev.type != YAML_SCALAR_EVENT || !is_ext(s)) {
+		if (report(p, m, "'%s' keys must be file extensions (letters, "
+		    "digits, '-', '_', '+'), not %s; write e.g. %s",
+		    qname(p, k), kind(p), k->example) == -1 || skip(p) == -1)
+			return -1;
+		return skip_value(p);
+	}
+	memcpy(ext, s.p, s.n);
+	ext[s.n] = '\0';
+	lower(ext);
+	if (types_has(t, ext)) {
+		if (report(p, m, "'%s' names extension '%s' twice; keep only "
+		    "one", qname(p, k), ext) == -1)
+			return -1;
+		return skip_value(p);
+	}
+	if (t->n == CONFIG_TYPES_MAX) {
+		if (report(p, m, "'%s' has more than %d extensions; list "
+		    "fewer", qname(p, k), CONFIG_TYPES_MAX) == -1)
+			return -1;
+		return skip_value(p);
+	}
+	if (next(p) == -1)
+		return -1;
+	if (p->ev.type != YAML_SCALAR_EVENT || !is_mime(scalar(p))) {
+		if (report(p, p->ev.start_mark, "'%s' value for '%s' must be "
+		    "a media type such as text/plain, not %s; write e.g. %s",
+		    qname(p, k), ext, kind(p), k->example) == -1)
+			return -1;
+		return skip(p);
+	}
+	if (types_add(t, ext, scalar(p)) == -1)
+		return out_of_memory(p);
+	return 0;
+}
+
+/* types: a mapping of file extensions to media types. */
+static int
+key_types(struct parser *p, const struct key *k)
+{
+	struct config_types	*t;
+
+	if (next(p) == -1)
+		return -1;
+	if (is_null(p))
+		return 0;
+	if (p->ev.type != YAML_MAPPING_START_EVENT)
+		return bad_value(p, k);
+	if ((t = target(p, k)) == NULL)
+		return out_of_memory(p);
+	for (;;) {
+		if (next(p) == -1)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		if (type_pair(p, k, t) == -1)
+			return -1;
+	}
+}
+
+/*
+ * A SHA-256 fingerprint as people copy it: 64 hex digits, with or without
+ * ':' between the bytes, optionally after "SHA256:".
+ */
+static int
+parse_fingerprint(struct span s, unsigned char out[CONFIG_FINGERPRINT_LEN])
+{
+	size_t	i, nd = 0;
+	int	hi = -1, v;
+
+	if (s.n > 7 && span_caseeq_cstr(span_make(s.p, 7), "sha256:"))
+		s = span_make(s.p + 7, s.n - 7);
+	for (i = 0; i < s.n; i++) {
+		if (s.p[i] == ':' && hi == -1 && i > 0)
+			continue;
+		if ((v = url_hex_value(s.p[i])) == -1 ||
+		    nd == 2 * CONFIG_FINGERPRINT_LEN)
+			return -1;
+		if (hi == -1)
+			hi = v;
+		else {
+			out[nd / 2] = (unsigned char)(hi << 4 | v);
+			hi = -1;
+		}
+		nd++;
+	}
+	return nd == 2 * CONFIG_FINGERPRINT_LEN ? 0 : -1;
+}
+
+static int
+fingerprint_entry(struct parser *p, const struct key *k)
+{
+	unsigned char	 fp[CONFIG_FINGERPRINT_LEN];
+	unsigned char	(*nv)[CONFIG_FINGERPRINT_LEN];
+	struct config_path *pr = p->pth;
+	struct span	 s;
+	int		 r;
+
+	if ((r = entry_scalar(p, k, &s)) != 1)
+		return r;
+	if (parse_fingerprint(s, fp) == -1)
+		return report(p, p->ev.start_mark, "'%s' entry %s is not a "
+		    "SHA-256 fingerprint; write the 64 hex digits that openssl "
+		    "x509 -noout -fingerprint -sha256 prints, e.g. %s",
+		    qname(p, k), kind(p), k->example);
+	nv = mem_realloc(pr->fingerprints, (pr->nfingerprints + 1) *
+	    sizeof(*nv));
+	if (nv == NULL)
+		return out_of_memory(p);
+	memcpy(nv[pr->nfingerprints++], fp, sizeof(fp));
+	pr->fingerprints = nv;
+	return 0;
+}
+
+static int
+key_fingerprints(struct parser *p, const struct key *k)
+{
+	yaml_mark_t	m;
+	size_t		n;
+	bool		given;
+
+	return each_entry(p, k, fingerprint_entry, &n, &given, &m);
+}
+
+/* client_cert: {ca: FILE, fingerprints: [...]}, at least one of them. */
+static int
+key_client_cert(struct parser *p, const struct key *k)
+{
+	yaml_mark_t	m;
+	int		before = p->nerr;
+
+	if (next(p) == -1)
+		return -1;
+	if (is_null(p))
+		return 0;
+	if (p->ev.type != YAML_MAPPING_START_EVENT)
+		return bad_value(p, k);
+	m = p->ev.start_mark;
+	if (parse_map(p, k->sub) == -1)
+		return -1;
+	p->pth->client_cert = true;
+	/* A bad entry was reported already: no second message for it. */
+	if (p->nerr == before && p->pth->client_ca == NULL &&
+	    p->pth->nfingerprints == 0)
+		return report(p, m, "'%s' needs 'ca', 'fingerprints' or both; "
+		    "write e.g. %s", qname(p, k), k->example);
+	return 0;
+}
+
+static void
+path_free(struct config_path *pr)
+{
+	free(pr->prefix);
+	free(pr->glob);
+	free(pr->redirect);
+	free(pr->lang);
+	free(pr->charset);
+	free(pr->default_type);
+	types_free(&pr->types);
+	free(pr->client_ca);
+	free(pr->fingerprints);
+	memset(pr, 0, sizeof(*pr));
+}
+
+/* What one paths entry needs as a whole; 0 when complete, else reported. */
+static int
+path_check(struct parser *p, const struct key *k, const struct config_path *pr,
+    yaml_mark_t m)
+{
+	if (pr->prefix == NULL && pr->glob == NULL)
+		return report(p, m, "this '%s' entry has neither 'prefix' nor "
+		    "'glob'; add one, e.g. prefix: /private/", qname(p, k));
+	if (pr->prefix != NULL && pr->glob != NULL)
+		return report(p, m, "this '%s' entry has both 'prefix' and "
+		    "'glob'; keep one (write a second entry for the other)",
+		    qname(p, k));
+	if (pr->redirect_status != 0 && pr->redirect == NULL)
+		return report(p, m, "this '%s' entry has 'status' but no "
+		    "'redirect'; add redirect: TARGET, or remove status",
+		    qname(p, k));
+	return 1;
+}
+
+static int
+path_entry(struct parser *p, const struct key *k)
+{
+	struct config_path	 pr, *nv;
+	struct config_vhost	*vh;
+	yaml_mark_t		 m = p->ev.start_mark;
+	int			 r, before = p->nerr;
+
+	if (p->ev.type != YAML_MAPPING_START_EVENT) {
+		if (report(p, m, "'%s' entries must be mappings, not %s; "
+		    "write e.g. %s", qname(p, k), kind(p), k->example) == -1)
+			return -1;
+		return skip(p);
+	}
+	memset(&pr, 0, sizeof(pr));
+	pr.at = mark_of(m);
+	p->pth = &pr;
+	r = parse_map(p, k->sub);
+	p->pth = NULL;
+	if (r == 0 && p->nerr == before &&
+	    (r = path_check(p, k, &pr, m)) == 1) {
+		if (pr.redirect != NULL && pr.redirect_status == 0)
+			pr.redirect_status = 30;
+		if ((vh = cur_vhost(p)) == NULL || (nv = mem_realloc(vh->paths,
+		    (vh->npaths + 1) * sizeof(*nv))) == NULL) {
+			path_free(&pr);
+			return out_of_memory(p);
+		}
+		nv[vh->npaths++] = pr;
+		vh->paths = nv;
+		return 0;
+	}
+	path_free(&pr);
+	return r;
+}
+
+static int
+key_paths(struct parser *p, const struct key *k)
+{
+	yaml_mark_t	m;
+	size_t		n;
+	bool		given;
+
+	return each_entry(p, k, path_entry, &n, &given, &m);
+}
+
+static int
+vhost_entry(struct parser *p, const struct key *k)
+{
+	struct config		*cfg = p->cfg;
+	struct config_vhost	*nv;
+	yaml_mark_t		 m = p->ev.start_mark;
+	size_t			 i;
+	int			 r;
+
+	if (p->ev.type != YAML_MAPPING_START_EVENT) {
+		if (report(p, m, "'%s' entries must be mappings, not %s; "
+		    "write e.g. %s", qname(p, k), kind(p), k->example) == -1)
+			return -1;
+		return skip(p);
+	}
+	/* The top-level vhost keeps its place, first, whatever the order. */
+	if (vhost0(cfg) == NULL ||
+	    (nv = mem_realloc(cfg->vhosts, (cfg->nvhosts + 1) *
+	    sizeof(*nv))) == NULL)
+		return out_of_memory(p);
+	cfg->vhosts = nv;
+	i = cfg->nvhosts++;
+	memset(&nv[i], 0, sizeof(nv[i]));
+	nv[i].at = mark_of(m);
+	p->in_vhost = true;
+	p->vh = i;
+	r = parse_map(p, k->sub);
+	p->in_vhost = false;
+	if (r == -1)
+		return -1;
+	if (cfg->vhosts[i].hostname == NULL)
+		return report(p, m, "this '%s' entry has no 'hostname'; add "
+		    "hostname: NAME to it", qname(p, k));
+	return 0;
+}
+
+static int
+key_vhosts(struct parser *p, const struct key *k)
+{
+	yaml_mark_t	m;
+	size_t		n;
+	bool		given;
+
+	return each_entry(p, k, vhost_entry, &n, &given, &m);
 }
 
 /* Longest "ADDRESS/BITS": an IPv6 address in full, '/', three digits. */
@@ -1368,11 +1858,122 @@ static const struct key tls_keys[] = {
 	    "a file path", "cert: certs/example.org.crt"),
 	STRING("key", IN_VHOST, struct config_vhost, key, is_path,
 	    "a file path", "key: certs/example.org.key"),
-	STRING("certdir", IN_CONFIG, struct config, certdir, is_path,
-	    "a directory path", "certdir: certs"),
+	{ .name = "certdir", .parse = key_string, .in = IN_CONFIG,
+	    .off = offsetof(struct config, certdir), .valid = is_path,
+	    .flags = KEY_MARK, .mark = offsetof(struct config, certdir_at),
+	    .what = "a directory path", .example = "certdir: certs" },
 	{ .name = "ticket_key", .parse = key_ticket_key,
 	    .what = "a file path", .example = "ticket_key: ticket.key" },
 };
+
+/* A vhosts entry names its own pair; certdir and ticket_key are shared. */
+static const struct section sec_vhost_tls = {
+	"tls", "in a vhost's 'tls'", tls_keys, 2
+};
+
+static const struct key client_cert_keys[] = {
+	{ .name = "ca", .parse = key_string, .in = IN_PATH,
+	    .off = offsetof(struct config_path, client_ca), .valid = is_path,
+	    .flags = KEY_MARK, .mark = offsetof(struct config_path, ca_at),
+	    .what = "a PEM file path", .example = "ca: /etc/capsuled/ca.crt" },
+	{ .name = "fingerprints", .parse = key_fingerprints, .in = IN_PATH,
+	    .what = "a list of SHA-256 fingerprints",
+	    .example = "fingerprints: [\"9f86d081884c7d659a2feaa0c55ad015a3bf"
+	    "4f1b2b0b822cd15d6c15b0f00a08\"]" },
+};
+
+static const struct section sec_client_cert = {
+	"client_cert", "in 'client_cert'", client_cert_keys,
+	sizeof(client_cert_keys) / sizeof(client_cert_keys[0])
+};
+
+#define TYPES(in_, type)						\
+	{ .name = "types", .parse = key_types, .in = in_,		\
+	    .off = offsetof(type, types),				\
+	    .what = "a mapping of file extensions to media types",	\
+	    .example = "types: {nfo: text/plain, gmi: text/gemini}" }
+#define LANG(in_, type)							\
+	STRING("lang", in_, type, lang, is_lang,			\
+	    "a language tag (letters, digits and '-')", "lang: en")
+#define CHARSET(in_, type)						\
+	STRING("charset", in_, type, charset, is_charset,		\
+	    "a charset name such as utf-8 or iso-8859-1",		\
+	    "charset: utf-8")
+#define DEFAULT_TYPE(in_, type)						\
+	STRING("default_type", in_, type, default_type, is_mime,	\
+	    "a media type such as application/octet-stream",		\
+	    "default_type: text/plain")
+
+static const struct key path_keys[] = {
+	STRING("prefix", IN_PATH, struct config_path, prefix, is_prefix,
+	    "a path from the root such as /private/ (no '//', '.' or '..')",
+	    "prefix: /private/"),
+	STRING("glob", IN_PATH, struct config_path, glob, is_glob,
+	    "a pattern starting with '/' or '*'", "glob: \"*.txt\""),
+	STRING("redirect", IN_PATH, struct config_path, redirect, is_redirect,
+	    "a path such as /new/ or a URL such as gemini://example.org/, "
+	    "without '?' or '#'",
+	    "redirect: /new/"),
+	{ .name = "status", .parse = key_int, .in = IN_PATH,
+	    .off = offsetof(struct config_path, redirect_status),
+	    .min = 30, .max = 31, .what = "30 (temporary) or 31 (permanent)",
+	    .example = "status: 31" },
+	LANG(IN_PATH, struct config_path),
+	CHARSET(IN_PATH, struct config_path),
+	DEFAULT_TYPE(IN_PATH, struct config_path),
+	TYPES(IN_PATH, struct config_path),
+	{ .name = "client_cert", .parse = key_client_cert, .in = IN_PATH,
+	    .what = "a mapping with ca, fingerprints or both",
+	    .example = "client_cert: {ca: /etc/capsuled/ca.crt}",
+	    .sub = &sec_client_cert },
+};
+
+static const struct section sec_path = {
+	"paths", "in a 'paths' entry", path_keys,
+	sizeof(path_keys) / sizeof(path_keys[0])
+};
+
+#define VHOST_KEYS							\
+	{ .name = "hostname", .parse = key_host, .in = IN_VHOST,	\
+	    .off = offsetof(struct config_vhost, hostname),		\
+	    .valid = is_hostname, .flags = KEY_MARK,			\
+	    .mark = offsetof(struct config_vhost, hostname_at),		\
+	    .what = "a host name (letters, digits, '-' and '.')",	\
+	    .example = "hostname: example.org" },			\
+	{ .name = "aliases", .parse = key_aliases, .in = IN_VHOST,	\
+	    .what = "a list of host names",				\
+	    .example = "aliases: [www.example.org]" },			\
+	{ .name = "root", .parse = key_string, .in = IN_VHOST,		\
+	    .off = offsetof(struct config_vhost, root), .valid = is_path,\
+	    .flags = KEY_MARK,						\
+	    .mark = offsetof(struct config_vhost, root_at),		\
+	    .what = "a directory path", .example = "root: /var/gemini" },\
+	LANG(IN_VHOST, struct config_vhost)
+
+#define VHOST_CONTENT_KEYS						\
+	CHARSET(IN_VHOST, struct config_vhost),				\
+	DEFAULT_TYPE(IN_VHOST, struct config_vhost),			\
+	TYPES(IN_VHOST, struct config_vhost),				\
+	{ .name = "paths", .parse = key_paths, .in = IN_VHOST,		\
+	    .what = "a list of path rules",				\
+	    .example = "paths: [{prefix: /old/, redirect: /new/}]",	\
+	    .sub = &sec_path }
+
+static const struct key vhost_keys[] = {
+	VHOST_KEYS,
+	{ .name = "tls", .parse = key_section, .what = "a mapping of keys",
+	    .example = "tls: {cert: example.org.crt, key: example.org.key}",
+	    .sub = &sec_vhost_tls },
+	VHOST_CONTENT_KEYS,
+};
+
+static const struct section sec_vhost = {
+	"vhosts", "in a 'vhosts' entry", vhost_keys,
+	sizeof(vhost_keys) / sizeof(vhost_keys[0])
+
+};
+
+
 
 static const struct section sec_tls = {
 	"tls", "in 'tls'", tls_keys, NKEYS(tls_keys)
@@ -1466,15 +2067,7 @@ static const struct section sec_limits = {
 };
 
 static const struct key top_keys[] = {
-	HOST("hostname", IN_VHOST, struct config_vhost, hostname,
-	    "hostname: example.org"),
-	{ .name = "aliases", .parse = key_aliases, .in = IN_VHOST,
-	    .what = "a list of host names",
-	    .example = "aliases: [www.example.org]" },
-	STRING("root", IN_VHOST, struct config_vhost, root, is_path,
-	    "a directory path", "root: /var/gemini"),
-	STRING("lang", IN_VHOST, struct config_vhost, lang, is_lang,
-	    "a language tag (letters, digits and '-')", "lang: en"),
+	VHOST_KEYS,
 	SECTION("tls", sec_tls, "tls: {certdir: certs}"),
 	SECTION("gemini", sec_gemini, "gemini: {listen: [\"*:1965\"]}"),
 	SECTION("gopher", sec_gopher, "gopher: {listen: [\"*:70\"]}"),
@@ -1491,6 +2084,12 @@ static const struct key top_keys[] = {
 	{ .name = "proxy_from", .parse = key_proxy_from,
 	    .what = "a list of addresses or networks",
 	    .example = "proxy_from: [127.0.0.1, \"::1\", 10.0.0.0/8]" },
+	VHOST_CONTENT_KEYS,
+	{ .name = "vhosts", .parse = key_vhosts, .max = CONFIG_VHOSTS_MAX,
+	    .what = "a list of virtual hosts",
+	    .example = "vhosts: [{hostname: example.org, root: "
+	    "/var/gemini/example.org}]",
+	    .sub = &sec_vhost },
 };
 
 static const struct section sec_top = {
@@ -1498,6 +2097,8 @@ static const struct section sec_top = {
 };
 
 _Static_assert(NKEYS(top_keys) <= SECTION_KEYS_MAX, "SECTION_KEYS_MAX");
+_Static_assert(NKEYS(vhost_keys) <= SECTION_KEYS_MAX, "SECTION_KEYS_MAX");
+_Static_assert(NKEYS(path_keys) <= SECTION_KEYS_MAX, "SECTION_KEYS_MAX");
 
 static int
 parse_stream(struct parser *p)
@@ -1550,10 +2151,30 @@ vhost_free(struct config_vhost *vh)
 	for (i = 0; i < vh->naliases; i++)
 		free(vh->aliases[i]);
 	free(vh->aliases);
+	free(vh->aliases_at);
 	free(vh->root);
 	free(vh->cert);
 	free(vh->key);
 	free(vh->lang);
+	free(vh->charset);
+	free(vh->default_type);
+	types_free(&vh->types);
+	for (i = 0; i < vh->npaths; i++)
+		path_free(&vh->paths[i]);
+	free(vh->paths);
+}
+
+/*
+ * A config that lists vhosts and sets no vhost key at the top level has
+ * no top-level vhost: the first listed one is the default.
+ */
+static void
+drop_unused_default(struct config *cfg)
+{
+	vhost_free(&cfg->vhosts[0]);
+	memmove(&cfg->vhosts[0], &cfg->vhosts[1],
+	    (cfg->nvhosts - 1) * sizeof(cfg->vhosts[0]));
+	cfg->nvhosts--;
 }
 
 static void
@@ -1641,6 +2262,8 @@ config_load_mem(struct config *cfg, const char *name, struct span text,
 	if (rc == 0 && p.nerr == 0 && tmp.ngemini == 0 &&
 	    default_listener(&tmp) == -1)
 		rc = out_of_memory(&p);
+	if (rc == 0 && p.nerr == 0 && tmp.nvhosts > 1 && !p.top_vhost)
+		drop_unused_default(&tmp);
 	if (rc == 0 && p.nerr == 0 && (tmp.file = mem_strdup(p.name)) == NULL)
 		rc = out_of_memory(&p);
 	if (rc == -1 || p.nerr > 0) {
@@ -1815,6 +2438,7 @@ config_set_hostname(struct config *cfg, const char *name, struct buf *err)
 	    "letters, digits, '-' and '.', e.g. example.org", err) == -1)
 		return -1;
 	lower(vh->hostname);
+	memset(&vh->hostname_at, 0, sizeof(vh->hostname_at));
 	return 0;
 }
 
@@ -1827,6 +2451,7 @@ config_set_root(struct config *cfg, const char *path, struct buf *err)
 		append_line(err, "out of memory");
 		return -1;
 	}
+	memset(&vh->root_at, 0, sizeof(vh->root_at));
 	return set_checked(&vh->root, path, is_path, "capsule directory",
 	    "a directory path, e.g. /var/gemini", err);
 }
@@ -1834,6 +2459,7 @@ config_set_root(struct config *cfg, const char *path, struct buf *err)
 int
 config_set_certdir(struct config *cfg, const char *path, struct buf *err)
 {
+	memset(&cfg->certdir_at, 0, sizeof(cfg->certdir_at));
 	return set_checked(&cfg->certdir, path, is_path,
 	    "certificate directory", "a directory path, e.g. certs", err);
 }
@@ -1938,16 +2564,129 @@ finish_proxy_from(struct config *cfg)
 	return 0;
 }
 
-static int
-finish_paths(struct config *cfg, struct config_vhost *vh)
+/* "file:line:col" for a mark, or "file" for a value from elsewhere. */
+static const char *
+where(char *out, size_t n, const char *name, struct config_mark m)
 {
-	if (vh->hostname == NULL &&
-	    (vh->hostname = mem_strdup("localhost")) == NULL)
+	if (m.line == 0)
+		snprintf(out, n, "%s", name);
+	else
+		snprintf(out, n, "%s:%lu:%lu", name, m.line, m.col);
+	return out;
+}
+
+/* What each vhost needs: a root, and a certificate with its key. */
+static int
+check_vhosts(const struct config *cfg, const char *name, struct buf *err)
+{
+	const struct config_vhost	*vh;
+	char				 at[PATH_MAX + 64];
+	size_t				 i;
+	int				 rc = 0;
+
+	for (i = 0; i < cfg->nvhosts; i++) {
+		vh = &cfg->vhosts[i];
+		where(at, sizeof(at), name, vh->at);
+		if (vh->root == NULL && vh->at.line == 0) {
+			append_line(err, "%s: 'root' is not set; add root: "
+			    "DIRECTORY (the capsule) to the config", at);
+			rc = -1;
+		} else if (vh->root == NULL) {
+			append_line(err, "%s: vhost '%s' has no 'root'; add "
+			    "root: DIRECTORY (its capsule) to its entry", at,
+			    vh->hostname);
+			rc = -1;
+		}
+		if ((vh->cert == NULL) != (vh->key == NULL)) {
+			append_line(err, "%s: 'tls.%s' is set but 'tls.%s' is "
+			    "not; set both, or neither to use certdir", at,
+			    vh->cert ? "cert" : "key",
+			    vh->cert ? "key" : "cert");
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* One name a vhost answers to, for the duplicate check. */
+struct vhost_name {
+	const char		*name;
+	struct config_mark	 at;
+	size_t			 vhost;
+};
+
+static int
+same_name(const struct vhost_name *a, const struct vhost_name *b,
+    const struct config *cfg, const char *name, struct buf *err)
+{
+	char	at[PATH_MAX + 64], first[64];
+
+	if (strcmp(a->name, b->name) != 0)
+		return 0;
+	if (cfg->vhosts[b->vhost].at.line == 0)
+		snprintf(first, sizeof(first), "the top-level vhost");
+	else
+		snprintf(first, sizeof(first), "the vhost at line %lu",
+		    cfg->vhosts[b->vhost].at.line);
+	append_line(err, "%s: host name '%s' is already served by %s; give "
+	    "each name to one vhost, once", where(at, sizeof(at), name, a->at),
+	    a->name, first);
+	return -1;
+}
+
+/*
+ * A name served by two vhosts would make SNI and the request host pick
+ * one of them silently; the later occurrence is the one reported.
+ */
+static int
+check_names(const struct config *cfg, const char *name, struct buf *err)
+{
+	struct vhost_name	*v;
+	size_t			 n = 0, total = 0, i, j;
+	int			 rc = 0;
+
+	for (i = 0; i < cfg->nvhosts; i++)
+		total += 1 + cfg->vhosts[i].naliases;
+	if ((v = mem_calloc(total, sizeof(*v))) == NULL) {
+		append_line(err, "%s: out of memory", name);
+		return -1;
+	}
+	for (i = 0; i < cfg->nvhosts; i++) {
+		const struct config_vhost	*vh = &cfg->vhosts[i];
+
+		v[n].name = vh->hostname;
+		v[n].at = vh->hostname_at;
+		v[n++].vhost = i;
+		for (j = 0; j < vh->naliases; j++) {
+			v[n].name = vh->aliases[j];
+			v[n].at = vh->aliases_at != NULL ? vh->aliases_at[j] :
+			    (struct config_mark){ 0, 0 };
+			v[n++].vhost = i;
+		}
+	}
+	for (i = 1; i < n && rc == 0; i++)
+		for (j = 0; j < i && rc == 0; j++)
+			rc = same_name(&v[i], &v[j], cfg, name, err);
+	free(v);
+	return rc;
+}
+
+static int
+finish_paths(struct config *cfg)
+{
+	struct config_vhost	*vh;
+	size_t			 i;
+
+	if (cfg->vhosts[0].hostname == NULL &&
+	    (cfg->vhosts[0].hostname = mem_strdup("localhost")) == NULL)
 		return -1;
 	if (cfg->certdir == NULL &&
 	    (cfg->certdir = mem_strdup(CONFIG_CERTDIR)) == NULL)
 		return -1;
-	if (vh->cert == NULL && vh->key == NULL) {
+	for (i = 0; i < cfg->nvhosts; i++) {
+		vh = &cfg->vhosts[i];
+		if (vh->cert != NULL || vh->key != NULL)
+			continue;
 		if ((vh->cert = cert_path(cfg->certdir, vh->hostname,
 		    ".crt")) == NULL)
 			return -1;
@@ -1955,8 +2694,8 @@ finish_paths(struct config *cfg, struct config_vhost *vh)
 		    ".key")) == NULL)
 			return -1;
 	}
-	if (cfg->gopher_hostname == NULL &&
-	    (cfg->gopher_hostname = mem_strdup(vh->hostname)) == NULL)
+	if (cfg->gopher_hostname == NULL && (cfg->gopher_hostname =
+	    mem_strdup(cfg->vhosts[0].hostname)) == NULL)
 		return -1;
 	return 0;
 }
@@ -1964,25 +2703,15 @@ finish_paths(struct config *cfg, struct config_vhost *vh)
 int
 config_finish(struct config *cfg, struct buf *err)
 {
-	const char		*name = cfg->file ? cfg->file : "capsuled";
-	struct config_vhost	*vh;
-	int			 rc = 0;
+	const char	*name = cfg->file ? cfg->file : "capsuled";
+	int		 rc = 0;
 
-	if ((vh = vhost0(cfg)) == NULL) {
+	if (vhost0(cfg) == NULL) {
 		append_line(err, "%s: out of memory", name);
 		return -1;
 	}
-	if (vh->root == NULL) {
-		append_line(err, "%s: 'root' is not set; add root: DIRECTORY "
-		    "(the capsule) to the config", name);
+	if (check_vhosts(cfg, name, err) == -1)
 		rc = -1;
-	}
-	if ((vh->cert == NULL) != (vh->key == NULL)) {
-		append_line(err, "%s: 'tls.%s' is set but 'tls.%s' is not; "
-		    "set both, or neither to use certdir", name,
-		    vh->cert ? "cert" : "key", vh->cert ? "key" : "cert");
-		rc = -1;
-	}
 	if (cfg->ngemini == 0) {
 		append_line(err, "%s: there is no Gemini listener; add "
 		    "gemini: {listen: [\"%s\"]} to the config", name,
@@ -1993,14 +2722,105 @@ config_finish(struct config *cfg, struct buf *err)
 		rc = -1;
 	if (rc == -1)
 		return -1;
-	if (finish_paths(cfg, vh) == -1 || finish_proxy_from(cfg) == -1) {
+	if (finish_paths(cfg) == -1 || finish_proxy_from(cfg) == -1) {
 		append_line(err, "%s: out of memory", name);
 		return -1;
 	}
+	if (check_names(cfg, name, err) == -1)
+		return -1;
 	if (cfg->gemini_port == 0)
 		cfg->gemini_port = cfg->gemini[0].port;
 	if (cfg->gopher_port == 0)
 		cfg->gopher_port = cfg->ngopher > 0 ? cfg->gopher[0].port :
 		    cfg->gemini_port;
 	return 0;
+}
+
+static int
+check_root(const struct config_vhost *vh, const char *name, struct buf *err)
+{
+	struct stat	st;
+	char		at[PATH_MAX + 64];
+
+	where(at, sizeof(at), name, vh->root_at);
+	if (stat(vh->root, &st) == -1) {
+		append_line(err, "%s: root '%s' cannot be used: %s; create the "
+		    "directory or correct the path", at, vh->root,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		append_line(err, "%s: root '%s' is not a directory; name the "
+		    "capsule's directory", at, vh->root);
+		return -1;
+	}
+	return 0;
+}
+
+/* The directory is made on first start, one level deep, as needed. */
+static int
+check_certdir(const struct config *cfg, const char *name, struct buf *err)
+{
+	struct stat	 st;
+	char		 at[PATH_MAX + 64], parent[PATH_MAX];
+	const char	*dir;
+
+	int		 e;
+
+	where(at, sizeof(at), name, cfg->certdir_at);
+	if (stat(cfg->certdir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		append_line(err, "%s: certificate directory '%s' is not a "
+		    "directory; correct tls.certdir", at, cfg->certdir);
+		return -1;
+	}
+	e = errno;
+	snprintf(parent, sizeof(parent), "%s", cfg->certdir);
+	dir = dirname(parent);
+	if (e == ENOENT && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	append_line(err, "%s: certificate directory '%s' does not exist and "
+	    "cannot be made (%s is missing); create it with mkdir -p, or "
+	    "correct tls.certdir", at, cfg->certdir, dir);
+	return -1;
+}
+
+static int
+check_cas(const struct config_vhost *vh, const char *name, struct buf *err)
+{
+	const struct config_path	*pr;
+	char				 at[PATH_MAX + 64];
+	size_t				 i;
+	int				 rc = 0;
+
+	for (i = 0; i < vh->npaths; i++) {
+		pr = &vh->paths[i];
+		if (pr->client_ca == NULL || access(pr->client_ca, R_OK) == 0)
+			continue;
+		append_line(err, "%s: client_cert CA file '%s' cannot be read: "
+		    "%s; correct the path", where(at, sizeof(at), name,
+		    pr->ca_at), pr->client_ca, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+config_check_files(const struct config *cfg, struct buf *err)
+{
+	const char	*name = cfg->file ? cfg->file : "capsuled";
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < cfg->nvhosts; i++) {
+		if (cfg->vhosts[i].root != NULL &&
+		    check_root(&cfg->vhosts[i], name, err) == -1)
+			rc = -1;
+		if (check_cas(&cfg->vhosts[i], name, err) == -1)
+			rc = -1;
+	}
+	if (cfg->certdir != NULL && check_certdir(cfg, name, err) == -1)
+		rc = -1;
+	return rc;
 }

@@ -611,12 +611,17 @@ conn_respond(struct conn *c)
 {
 	const struct worker_setup	*ws = worker_setup(c->w);
 	struct span			 line = span_make(c->req, c->linelen);
+	struct serve_client		 cl = { NULL, NULL, NULL };
 
+	if (c->ssl != NULL) {
+		cl.sni = tls_servername(c->ssl);
+		cl.cert = SSL_get0_peer_certificate(c->ssl);
+		cl.chain = SSL_get_peer_cert_chain(c->ssl);
+	}
 	if (c->slow_down > 0)
 		conn_slow_down(c);
 	else if (c->proto == WORKER_GEMINI)
-		serve_gemini(&ws->serve, line,
-		    c->ssl ? tls_servername(c->ssl) : NULL, &c->resp);
+		serve_gemini(&ws->serve, line, &cl, &c->resp);
 	else
 		serve_gopher(&ws->serve, line, &c->resp);
 	c->phase = CONN_PHASE_HEAD;
@@ -858,6 +863,8 @@ conn_log(struct conn *c, const char *reason)
 	a.reason = reason != NULL ? reason : c->resp.reason;
 	a.bytes = c->sent;
 	a.usec = conn_elapsed_usec(c);
+	a.cert_sha256 = c->resp.cert_sha256[0] ? c->resp.cert_sha256 : NULL;
+	a.cert_subject = c->resp.cert_subject;
 	log_access(&a);
 }
 

@@ -419,6 +419,21 @@ log_peer(const char *peer, bool with_port, char *out, size_t outsz)
 	return out;
 }
 
+/* " cert=SHA256:hex subject=\"...\"" for a client certificate, or "". */
+static void
+log_cert(const struct log_access *a, char *out, size_t outsz)
+{
+	char	subject[LOG_CERT_MAX / 2];
+
+	out[0] = '\0';
+	if (a->cert_sha256 == NULL)
+		return;
+	log_escape(span_cstr(a->cert_subject ? a->cert_subject : ""), subject,
+	    sizeof(subject));
+	snprintf(out, outsz, " cert=SHA256:%s subject=\"%s\"", a->cert_sha256,
+	    subject);
+}
+
 void
 log_set_format(enum config_log_format format, enum config_log_ip ip)
 {
@@ -442,14 +457,16 @@ static void
 log_access_default(const struct log_access *a)
 {
 	char	req[LOG_REQUEST_MAX];
-	char	line[LOG_REQUEST_MAX + 512];
+	char	line[LOG_REQUEST_MAX + 1024];
 	char	peer[INET6_ADDRSTRLEN + 16];
+	char	cert[LOG_CERT_MAX];
 
 	log_escape(a->request, req, sizeof(req));
-	snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldus%s%s",
+	log_cert(a, cert, sizeof(cert));
+	snprintf(line, sizeof(line), "%s %s %s \"%s\" %d %zu %ldus%s%s%s",
 	    log_peer(a->peer, true, peer, sizeof(peer)),
 	    a->host ? a->host : "-", a->proto, req, a->status, a->bytes,
-	    a->usec, a->reason ? " " : "", a->reason ? a->reason : "");
+	    a->usec, cert, a->reason ? " " : "", a->reason ? a->reason : "");
 	log_write(&log_acc, LOG_INFO, line, false);
 }
 

@@ -110,9 +110,9 @@ cli_load(struct config *cfg, struct buf *err, void *arg)
 	if (cli->config_file != NULL &&
 	    config_load(cfg, cli->config_file, err) == -1)
 		return -1;
-	if (cli_apply(cli, cfg, err) == -1)
+	if (cli_apply(cli, cfg, err) == -1 || config_finish(cfg, err) == -1)
 		return -1;
-	return config_finish(cfg, err);
+	return config_check_files(cfg, err);
 }
 
 static int

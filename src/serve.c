@@ -10,7 +10,9 @@
 #include "log.h"
 #include "mem.h"
 #include "serve.h"
+#include "tls.h"
 #include "url.h"
+#include "vhost.h"
 
 void
 response_init(struct response *r)
@@ -22,6 +24,8 @@ response_init(struct response *r)
 	r->fd = -1;
 	r->size = 0;
 	r->host[0] = '\0';
+	r->cert_sha256[0] = '\0';
+	r->cert_subject[0] = '\0';
 }
 
 void
@@ -55,23 +59,18 @@ serve_status(struct response *r, int status, const char *meta)
 	}
 }
 
+/*
+ * The 20 header for mime.  charset is NULL for what capsuled makes itself
+ * (always UTF-8), the rule's or vhost's for files served as they are.
+ */
 static int
 serve_success_header(const struct serve_ctx *sc, struct response *r,
-    const char *mime)
+    const char *mime, const char *charset)
 {
-	char	meta[256];
-	size_t	n;
+	char	meta[VHOST_META_MAX];
 
-	n = strlen(mime);
-	if (n == strlen("text/gemini") && memcmp(mime, "text/gemini", n) == 0) {
-		if (sc->lang != NULL && sc->lang[0] != '\0')
-			snprintf(meta, sizeof(meta),
-			    "text/gemini; charset=utf-8; lang=%s", sc->lang);
-		else
-			snprintf(meta, sizeof(meta),
-			    "text/gemini; charset=utf-8");
-	} else
-		snprintf(meta, sizeof(meta), "%s", mime);
+	if (vhost_meta(meta, sizeof(meta), mime, charset, sc->lang) == -1)
+		return -1;
 	r->status = GEMINI_SUCCESS;
 	return gemini_header(&r->head, GEMINI_SUCCESS, span_cstr(meta));
 }
@@ -197,7 +196,7 @@ serve_post(const struct serve_ctx *sc, const struct gemini_request *req,
 {
 	struct cache_entry	*e;
 	const char		*lang;
-	char			 meta[128];
+	char			 meta[VHOST_META_MAX];
 
 	if ((e = serve_rendered_ok(sc, o->fd, &o->st, req->path)) == NULL) {
 		serve_status(r, GEMINI_TEMPORARY_FAILURE,
@@ -210,13 +209,9 @@ serve_post(const struct serve_ctx *sc, const struct gemini_request *req,
 		return;
 	}
 	lang = e->post.meta.lang != NULL ? e->post.meta.lang : sc->lang;
-	if (lang != NULL && lang[0] != '\0')
-		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8; "
-		    "lang=%s", lang);
-	else
-		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8");
 	r->status = GEMINI_SUCCESS;
-	if (gemini_header(&r->head, GEMINI_SUCCESS, span_cstr(meta)) == -1 ||
+	if (vhost_meta(meta, sizeof(meta), "text/gemini", NULL, lang) == -1 ||
+	    gemini_header(&r->head, GEMINI_SUCCESS, span_cstr(meta)) == -1 ||
 	    buf_append_span(&r->body, buf_span(&e->post.gmi)) == -1)
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 }
@@ -230,6 +225,21 @@ struct serve_posts {
 	bool			 failed;
 };
 
+/*
+ * A post behind a client-certificate rule shows in no list, feed or
+ * search made for a page outside that rule: its title would leak.
+ */
+static bool
+serve_hidden_post(const struct serve_ctx *sc, const char *url)
+{
+	const struct config_path	*pr;
+
+	if (sc->site == NULL)
+		return false;
+	pr = vhost_rule(sc->site->cfg, span_cstr(url));
+	return pr != NULL && pr->client_cert && pr != sc->rule;
+}
+
 static int
 serve_collect(void *arg, const char *url, int fd, const struct stat *st)
 {
@@ -237,6 +247,8 @@ serve_collect(void *arg, const char *url, int fd, const struct stat *st)
 	struct cache_entry	*e;
 	struct feed_entry	*nv;
 
+	if (serve_hidden_post(sp->sc, url))
+		return 0;
 	if ((e = serve_rendered_ok(sp->sc, fd, st, url)) == NULL ||
 	    e->post.meta.draft)
 		return 0;
@@ -304,7 +316,7 @@ serve_success_body(const struct serve_ctx *sc, struct response *r,
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 		return;
 	}
-	if (serve_success_header(sc, r, mime) == -1)
+	if (serve_success_header(sc, r, mime, NULL) == -1)
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 }
 
@@ -423,6 +435,17 @@ serve_virtual(const struct serve_ctx *sc, const struct gemini_request *req,
 	return false;
 }
 
+/* A file's type under the operator's mappings; an index keeps its own. */
+static const char *
+serve_file_type(const struct serve_ctx *sc, const struct gemini_request *req,
+    const struct capsule_obj *o)
+{
+	if (sc->site == NULL || req->path[req->path_len - 1] == '/')
+		return o->mime;
+	return vhost_file_type(sc->site->cfg, sc->rule,
+	    span_make(req->path, req->path_len));
+}
+
 static void
 serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
     struct capsule_obj *o, struct response *r)
@@ -460,7 +483,7 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 		serve_status(r, GEMINI_REDIRECT_PERMANENT, o->location.p);
 		return;
 	case CAPSULE_LISTING:
-		if (serve_success_header(sc, r, o->mime) == -1)
+		if (serve_success_header(sc, r, o->mime, NULL) == -1)
 			break;
 		/* Hand the generated page over instead of copying it. */
 		buf_free(&r->body);
@@ -468,7 +491,9 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 		buf_init(&o->body, CAPSULE_LISTING_MAX);
 		return;
 	case CAPSULE_FILE:
-		if (serve_success_header(sc, r, o->mime) == -1)
+		if (serve_success_header(sc, r, serve_file_type(sc, req, o),
+		    vhost_charset(sc->site ? sc->site->cfg : NULL,
+		    sc->rule)) == -1)
 			break;
 		r->fd = o->fd;
 		r->size = o->size;
@@ -478,11 +503,106 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 	serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 }
 
-void
-serve_gemini(const struct serve_ctx *sc, struct span line, const char *sni,
+/*
+ * The view of one request: the vhost named host (the first when none is,
+ * as for Gopher) and the rule path falls under, with the lang in force.
+ */
+static void
+serve_pick(const struct serve_ctx *sc, struct span host, struct span path,
+    struct serve_ctx *v)
+{
+	const struct serve_vhost	*site;
+	size_t				 i;
+
+	*v = *sc;
+	if (sc->nvhosts == 0)
+		return;
+	for (i = 0; i < sc->nvhosts; i++)
+		if (vhost_find(sc->vhosts[i].cfg, 1, host) == 0)
+			break;
+	site = &sc->vhosts[i < sc->nvhosts ? i : 0];
+	v->site = site;
+	v->capsule = &site->capsule;
+	v->hostname = site->cfg->hostname;
+	v->rule = vhost_rule(site->cfg, path);
+	v->lang = vhost_lang(site->cfg, v->rule);
+}
+
+/* Remember the client certificate for the access log. */
+static void
+serve_note_cert(const struct serve_client *cl, struct response *r)
+{
+	static const char	hex[] = "0123456789abcdef";
+	unsigned char		md[TLS_SHA256_LEN];
+	size_t			i;
+
+	if (cl == NULL || cl->cert == NULL ||
+	    tls_cert_sha256(cl->cert, md) == -1)
+		return;
+	for (i = 0; i < sizeof(md); i++) {
+		r->cert_sha256[2 * i] = hex[md[i] >> 4];
+		r->cert_sha256[2 * i + 1] = hex[md[i] & 15];
+	}
+	r->cert_sha256[2 * sizeof(md)] = '\0';
+	tls_cert_subject(cl->cert, r->cert_subject, sizeof(r->cert_subject));
+}
+
+/* The rule wants a client certificate: true when this one will do. */
+static bool
+serve_cert_ok(const struct serve_ctx *sc, const struct serve_client *cl,
     struct response *r)
 {
+	const struct config_path	*pr = sc->rule;
+	X509_STORE			*ca = NULL;
+
+	if (sc->site->ca != NULL)
+		ca = sc->site->ca[pr - sc->site->cfg->paths];
+	switch (tls_client_check(cl ? cl->cert : NULL, cl ? cl->chain : NULL,
+	    ca, (const unsigned char (*)[TLS_SHA256_LEN])pr->fingerprints,
+	    pr->nfingerprints)) {
+	case TLS_CLIENT_OK:
+		return true;
+	case TLS_CLIENT_MISSING:
+		serve_status(r, GEMINI_CERT_REQUIRED,
+		    "A client certificate is required");
+		break;
+	case TLS_CLIENT_UNKNOWN:
+		serve_status(r, GEMINI_CERT_NOT_AUTHORISED,
+		    "This certificate is not authorised here");
+		break;
+	case TLS_CLIENT_INVALID:
+		serve_status(r, GEMINI_CERT_NOT_VALID,
+		    "This certificate is expired or not yet valid");
+		break;
+	}
+	return false;
+}
+
+static void
+serve_redirect(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct response *r)
+{
+	struct buf	loc;
+
+	buf_init(&loc, GEMINI_META_MAX);
+	r->reason = "redirected by a path rule";
+	if (vhost_redirect(&loc, sc->rule, span_make(req->path, req->path_len),
+	    span_make(req->query, req->query_len), req->has_query) == -1 ||
+	    buf_cstr(&loc) == NULL) {
+		r->reason = NULL;
+		serve_status(r, GEMINI_BAD_REQUEST,
+		    "Request is too long to redirect");
+	} else
+		serve_status(r, sc->rule->redirect_status, loc.p);
+	buf_free(&loc);
+}
+
+void
+serve_gemini(const struct serve_ctx *sc, struct span line,
+    const struct serve_client *cl, struct response *r)
+{
 	struct gemini_request	 req;
+	struct serve_ctx	 v;
 	struct capsule_obj	 obj;
 	const char		*reason = NULL;
 	unsigned long		 failed = mem_failures();
@@ -498,6 +618,7 @@ serve_gemini(const struct serve_ctx *sc, struct span line, const char *sni,
 		r->reason = "out of memory";
 		return;
 	}
+	serve_note_cert(cl, r);
 	status = gemini_parse_request(line, sc->policy, &req, &reason);
 	if (status != 0) {
 		serve_status(r, status, reason);
@@ -505,14 +626,24 @@ serve_gemini(const struct serve_ctx *sc, struct span line, const char *sni,
 	}
 	memcpy(r->host, req.host, sizeof(r->host));
 	/* A certificate for one name must not be used to fetch another. */
-	if (sni != NULL && strcasecmp(sni, req.host) != 0) {
+	if (cl != NULL && cl->sni != NULL && strcasecmp(cl->sni,
+	    req.host) != 0) {
 		serve_status(r, GEMINI_PROXY_REFUSED,
 		    "Request host does not match the TLS server name");
 		return;
 	}
+	req.path_len = vhost_squeeze_slashes(req.path, req.path_len);
+	serve_pick(sc, span_cstr(req.host), span_make(req.path, req.path_len),
+	    &v);
+	if (v.rule != NULL && v.rule->client_cert && !serve_cert_ok(&v, cl, r))
+		return;
+	if (v.rule != NULL && v.rule->redirect != NULL) {
+		serve_redirect(&v, &req, r);
+		return;
+	}
 	capsule_obj_init(&obj);
-	capsule_resolve(sc->capsule, req.path, req.path_len, &obj);
-	serve_object(sc, &req, &obj, r);
+	capsule_resolve(v.capsule, req.path, req.path_len, &obj);
+	serve_object(&v, &req, &obj, r);
 	capsule_obj_free(&obj);
 	/*
 	 * Some helpers answer "no" when they run out of memory (no such
@@ -725,12 +856,76 @@ serve_gopher_page(const struct serve_ctx *sc, struct gemini_request *req,
 	response_free(&g);
 }
 
+/* Make req's path the decoded form of the encoded path in loc. */
+static int
+serve_gopher_set_path(struct gemini_request *req, struct buf *loc)
+{
+	struct buf	dec;
+	bool		nul = false;
+	int		rc = -1;
+
+	buf_init(&dec, GEMINI_URL_MAX);
+	if (url_decode(buf_span(loc), &dec, &nul) == 0 && !nul &&
+	    dec.len > 0) {
+		memcpy(req->path, dec.p, dec.len);
+		req->path[dec.len] = '\0';
+		req->path_len = dec.len;
+		rc = 0;
+	}
+	buf_free(&dec);
+	return rc;
+}
+
+/*
+ * Path rules on the Gopher side, which has no redirects and no client
+ * certificates: a redirect to a path of the capsule is followed once, a
+ * rule that needs a certificate is an error.  0: serve req's path with
+ * the view v; -1: r holds the answer.
+ */
+static int
+serve_gopher_rules(const struct serve_ctx *sc, struct gemini_request *req,
+    struct serve_ctx *v, struct response *r)
+{
+	struct buf	loc;
+	int		hops, rc;
+
+	for (hops = 0;; hops++) {
+		req->path_len = vhost_squeeze_slashes(req->path, req->path_len);
+		serve_pick(sc, span_cstr(""), span_make(req->path,
+		    req->path_len), v);
+		if (v->rule != NULL && v->rule->client_cert) {
+			serve_gopher_error(r, "This page needs a client "
+			    "certificate: open it with a Gemini client");
+			return -1;
+		}
+		if (v->rule == NULL || v->rule->redirect == NULL)
+			return 0;
+		if (hops > 0 || v->rule->redirect[0] != '/') {
+			serve_gopher_error(r, "This page has moved: open it "
+			    "with a Gemini client");
+			return -1;
+		}
+		buf_init(&loc, GEMINI_URL_MAX);
+		rc = vhost_redirect(&loc, v->rule, span_make(req->path,
+		    req->path_len), span_cstr(""), false);
+		if (rc == 0)
+			rc = serve_gopher_set_path(req, &loc);
+		buf_free(&loc);
+		if (rc == -1) {
+			serve_gopher_error(r, "Not found");
+			return -1;
+		}
+	}
+}
+
 static void
-serve_gopher_path(const struct serve_ctx *sc, const struct gopher_request *gr,
+serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
     struct response *r)
 {
 	struct gemini_request	req;
 	struct capsule_obj	o;
+	struct serve_ctx	v;
+	const struct serve_ctx	*sc = &v;
 	bool			dir;
 
 	/* The Gemini pages take a Gemini request: make one from the path. */
@@ -749,6 +944,8 @@ serve_gopher_path(const struct serve_ctx *sc, const struct gopher_request *gr,
 		}
 		buf_free(&q);
 	}
+	if (serve_gopher_rules(sc0, &req, &v, r) == -1)
+		return;
 	capsule_obj_init(&o);
 	capsule_resolve(sc->capsule, req.path, req.path_len, &o);
 	if (o.kind == CAPSULE_REDIRECT && req.path_len + 1 < sizeof(req.path)) {

@@ -33,9 +33,11 @@
 /* One configuration in force: what its workers share. */
 struct generation {
 	struct config		 cfg;
-	SSL_CTX			*ssl_ctx;
-	struct capsule		 capsule;
-	const char		**hosts;
+	struct tls_site		*site_v;	/* one per vhost, with its
+						   SSL_CTX */
+	struct tls_sites	 sites;
+	struct serve_vhost	*vhosts;	/* one per vhost */
+	const char		**hosts;	/* every vhost's names */
 	struct gemini_policy	 policy;
 	int			 nworkers;
 	size_t			 nper;		/* listeners per worker */
@@ -72,6 +74,23 @@ struct server {
 };
 
 static void
+server_vhosts_free(struct generation *g)
+{
+	struct serve_vhost	*sv;
+	size_t			 i, j;
+
+	for (i = 0; g->vhosts != NULL && i < g->cfg.nvhosts; i++) {
+		sv = &g->vhosts[i];
+		capsule_close(&sv->capsule);
+		for (j = 0; sv->ca != NULL && j < sv->cfg->npaths; j++)
+			X509_STORE_free(sv->ca[j]);
+		free(sv->ca);
+	}
+	free(g->vhosts);
+	g->vhosts = NULL;
+}
+
+static void
 server_gen_free(struct generation *g)
 {
 	size_t	i, n;
@@ -85,8 +104,10 @@ server_gen_free(struct generation *g)
 	free(g->listeners);
 	free(g->ports);
 	free(g->hosts);
-	capsule_close(&g->capsule);
-	SSL_CTX_free(g->ssl_ctx);
+	server_vhosts_free(g);
+	for (i = 0; g->site_v != NULL && i < g->cfg.nvhosts; i++)
+		SSL_CTX_free(g->site_v[i].ctx);
+	free(g->site_v);
 	config_free(&g->cfg);
 	free(g);
 }
@@ -101,43 +122,130 @@ server_online_cpus(void)
 	return n > SERVER_WORKERS_MAX ? SERVER_WORKERS_MAX : (int)n;
 }
 
+/* Every name of every vhost: the hosts requests may name. */
+static int
+server_gen_hosts(struct generation *g, struct buf *err)
+{
+	const struct config_vhost	*vh;
+	size_t				 i, j, n = 0;
+
+	for (i = 0; i < g->cfg.nvhosts; i++)
+		n += 1 + g->cfg.vhosts[i].naliases;
+	if ((g->hosts = mem_calloc(n, sizeof(*g->hosts))) == NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	for (i = 0, n = 0; i < g->cfg.nvhosts; i++) {
+		vh = &g->cfg.vhosts[i];
+		g->hosts[n++] = vh->hostname;
+		for (j = 0; j < vh->naliases; j++)
+			g->hosts[n++] = vh->aliases[j];
+	}
+	g->policy.hosts = g->hosts;
+	g->policy.nhosts = n;
+	return 0;
+}
+
+static bool
+server_needs_client_cert(const struct config_vhost *vh)
+{
+	size_t	i;
+
+	for (i = 0; i < vh->npaths; i++)
+		if (vh->paths[i].client_cert)
+			return true;
+	return false;
+}
+
+/*
+ * One TLS context per vhost, its certificate generated when missing, all
+ * with the same ticket keys; the names for SNI are slices of g->hosts.
+ */
 static int
 server_gen_certs(struct generation *g, struct buf *err)
 {
-	const struct config_vhost	*vh = &g->cfg.vhosts[0];
+	const struct config_vhost	*vh;
+	struct tls_site			*site;
+	size_t				 i, names = 0;
 	int				 made;
 
-	made = tls_ensure_cert(vh->cert, vh->key, vh->hostname, err);
-	if (made == -1)
+	g->site_v = mem_calloc(g->cfg.nvhosts, sizeof(*g->site_v));
+	if (g->site_v == NULL) {
+		buf_printf(err, "out of memory");
 		return -1;
-	if (made == 1)
-		log_info("generated a self-signed ECDSA P-256 certificate for "
-		    "%s: %s (key %s)", vh->hostname, vh->cert, vh->key);
-	if ((g->ssl_ctx = tls_ctx_new(vh->cert, vh->key, err)) == NULL)
-		return -1;
-	/* A shared file lets instances behind one balancer resume tickets. */
-	tls_ctx_set_ticket_secret(g->ssl_ctx, g->cfg.ticket_secret != NULL ?
-	    g->cfg.ticket_secret : s_ticket_secret, TLS_TICKET_ROTATE_SECONDS);
+	}
+	for (i = 0; i < g->cfg.nvhosts; i++) {
+		vh = &g->cfg.vhosts[i];
+		site = &g->site_v[i];
+		made = tls_ensure_cert(vh->cert, vh->key, vh->hostname, err);
+		if (made == -1)
+			return -1;
+		if (made == 1)
+			log_info("generated a self-signed ECDSA P-256 "
+			    "certificate for %s: %s (key %s)", vh->hostname,
+			    vh->cert, vh->key);
+		if ((site->ctx = tls_ctx_new(vh->cert, vh->key, err)) == NULL)
+			return -1;
+		/* A shared file lets instances behind one balancer resume. */
+		tls_ctx_set_ticket_secret(site->ctx,
+		    g->cfg.ticket_secret != NULL ? g->cfg.ticket_secret :
+		    s_ticket_secret, TLS_TICKET_ROTATE_SECONDS);
+		site->names = &g->hosts[names];
+		site->nnames = 1 + vh->naliases;
+		site->ask_cert = server_needs_client_cert(vh);
+		names += site->nnames;
+	}
 	if (g->cfg.ticket_key != NULL)
 		log_info("session-ticket keys derived from %s",
 		    g->cfg.ticket_key);
+	g->sites.v = g->site_v;
+	g->sites.n = g->cfg.nvhosts;
+	tls_sites_attach(&g->sites);
+	return 0;
+}
+
+/* The CA store of each rule that names one, loaded before any chroot. */
+static int
+server_load_cas(struct serve_vhost *sv, struct buf *err)
+{
+	const struct config_path	*pr;
+	size_t				 i;
+
+	for (i = 0; i < sv->cfg->npaths; i++) {
+		pr = &sv->cfg->paths[i];
+		if (pr->client_ca == NULL)
+			continue;
+		if (sv->ca == NULL && (sv->ca = mem_calloc(sv->cfg->npaths,
+		    sizeof(*sv->ca))) == NULL) {
+			buf_printf(err, "out of memory");
+			return -1;
+		}
+		if ((sv->ca[i] = tls_ca_load(pr->client_ca, err)) == NULL)
+			return -1;
+	}
 	return 0;
 }
 
 static int
-server_gen_hosts(struct generation *g)
+server_gen_vhosts(struct generation *g, struct buf *err)
 {
-	const struct config_vhost	*vh = &g->cfg.vhosts[0];
-	size_t				 i;
+	struct serve_vhost	*sv;
+	size_t			 i;
 
-	g->hosts = mem_calloc(vh->naliases + 1, sizeof(*g->hosts));
-	if (g->hosts == NULL)
+	g->vhosts = mem_calloc(g->cfg.nvhosts, sizeof(*g->vhosts));
+	if (g->vhosts == NULL) {
+		buf_printf(err, "out of memory");
 		return -1;
-	g->hosts[0] = vh->hostname;
-	for (i = 0; i < vh->naliases; i++)
-		g->hosts[i + 1] = vh->aliases[i];
-	g->policy.hosts = g->hosts;
-	g->policy.nhosts = vh->naliases + 1;
+	}
+	for (i = 0; i < g->cfg.nvhosts; i++)
+		g->vhosts[i].capsule.rootfd = -1;
+	for (i = 0; i < g->cfg.nvhosts; i++) {
+		sv = &g->vhosts[i];
+		sv->cfg = &g->cfg.vhosts[i];
+		if (capsule_open(&sv->capsule, sv->cfg->root, err) == -1 ||
+		    server_load_cas(sv, err) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -344,7 +452,6 @@ server_gen_new(const struct server *s, struct buf *err)
 		return NULL;
 	}
 	config_init(&g->cfg);
-	g->capsule.rootfd = -1;
 	if (s->opts->load(&g->cfg, err, s->opts->load_arg) == -1 ||
 	    log_configure(&g->cfg, s->opts->foreground, err) == -1)
 		goto fail;
@@ -352,9 +459,9 @@ server_gen_new(const struct server *s, struct buf *err)
 	    server_online_cpus();
 	if (g->nworkers > SERVER_WORKERS_MAX)
 		g->nworkers = SERVER_WORKERS_MAX;
-	if (server_gen_certs(g, err) == -1 ||
-	    capsule_open(&g->capsule, g->cfg.vhosts[0].root, err) == -1 ||
-	    server_gen_hosts(g) == -1 ||
+	if (server_gen_hosts(g, err) == -1 ||
+	    server_gen_certs(g, err) == -1 ||
+	    server_gen_vhosts(g, err) == -1 ||
 	    server_gen_listeners(g, s->gen, err) == -1)
 		goto fail;
 	return g;
@@ -381,6 +488,9 @@ server_log_ready(const struct generation *g, const char *verb)
 		    server_host_name(cl),
 		    strchr(server_host_name(cl), ':') ? "]" : "", g->ports[k]);
 	}
+	for (k = 1; k < g->cfg.nvhosts; k++)
+		log_info("vhost %s: capsule %s", g->cfg.vhosts[k].hostname,
+		    g->cfg.vhosts[k].root);
 	log_info("%s: %s; capsule %s; %d workers", verb, line,
 	    g->cfg.vhosts[0].root, g->nworkers);
 }
@@ -443,9 +553,12 @@ server_worker_child(struct generation *g, int slot)
 	server_drop_privileges(&g->cfg);
 	memset(&ws, 0, sizeof(ws));
 	ws.slot = slot;
-	ws.ssl_ctx = g->ssl_ctx;
+	/* Every handshake starts on the default vhost; SNI moves it. */
+	ws.ssl_ctx = g->site_v[0].ctx;
 	ws.serve.policy = &g->policy;
-	ws.serve.capsule = &g->capsule;
+	ws.serve.vhosts = g->vhosts;
+	ws.serve.nvhosts = g->cfg.nvhosts;
+	ws.serve.capsule = &g->vhosts[0].capsule;
 	ws.serve.lang = g->cfg.vhosts[0].lang;
 	ws.serve.hostname = g->cfg.vhosts[0].hostname;
 	ws.serve.gopher_host = g->cfg.gopher_hostname != NULL ?

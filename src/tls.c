@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -482,4 +483,187 @@ tls_ctx_set_ticket_secret(SSL_CTX *ctx,
 	/* A ticket outlives its period by one more: that is when it renews. */
 	SSL_CTX_set_timeout(ctx, (long)t->rotate * 2);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
+}
+
+static const struct tls_site *
+tls_site_for(const struct tls_sites *sites, const char *name)
+{
+	size_t	i, j;
+
+	for (i = 0; name != NULL && i < sites->n; i++)
+		for (j = 0; j < sites->v[i].nnames; j++)
+			if (strcasecmp(name, sites->v[i].names[j]) == 0)
+				return &sites->v[i];
+	return &sites->v[0];
+}
+
+/* Any certificate passes the handshake; the request is judged later. */
+static int
+tls_accept_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
+static void
+tls_site_verify(SSL *ssl, const struct tls_site *site)
+{
+	if (site->ask_cert)
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, tls_accept_any);
+	else
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+}
+
+static int
+tls_servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	const struct tls_site	*site;
+
+	(void)alert;
+	site = tls_site_for(arg, tls_servername(ssl));
+	if (SSL_get_SSL_CTX(ssl) != site->ctx &&
+	    SSL_set_SSL_CTX(ssl, site->ctx) == NULL)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	/* SSL_set_SSL_CTX moves the certificate, not the verify mode. */
+	tls_site_verify(ssl, site);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * OpenSSL resumes no session on a context that asks for certificates
+ * unless it has a session id context; one for all sites keeps a ticket
+ * usable wherever its client takes it, as before SNI chose contexts.
+ */
+#define TLS_SESSION_ID_CONTEXT	"capsuled"
+
+void
+tls_sites_attach(const struct tls_sites *sites)
+{
+	const struct tls_site	*site;
+	size_t			 i;
+
+	for (i = 0; i < sites->n; i++) {
+		site = &sites->v[i];
+		SSL_CTX_set_tlsext_servername_callback(site->ctx,
+		    tls_servername_cb);
+		SSL_CTX_set_tlsext_servername_arg(site->ctx, (void *)sites);
+		if (site->ask_cert)
+			SSL_CTX_set_verify(site->ctx, SSL_VERIFY_PEER,
+			    tls_accept_any);
+		SSL_CTX_set_session_id_context(site->ctx,
+		    (const unsigned char *)TLS_SESSION_ID_CONTEXT,
+		    sizeof(TLS_SESSION_ID_CONTEXT) - 1);
+	}
+}
+
+int
+tls_cert_sha256(X509 *cert, unsigned char out[TLS_SHA256_LEN])
+{
+	unsigned int	n = 0;
+
+	if (X509_digest(cert, EVP_sha256(), out, &n) != 1 ||
+	    n != TLS_SHA256_LEN)
+		return -1;
+	return 0;
+}
+
+void
+tls_cert_subject(X509 *cert, char *out, size_t outsz)
+{
+	BIO	*bio;
+	int	 n;
+
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+	    XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_read(bio, out, (int)(outsz - 1))) > 0)
+		out[n] = '\0';
+	BIO_free(bio);
+}
+
+static bool
+tls_cert_in_time(X509 *cert)
+{
+	return X509_cmp_current_time(X509_get0_notBefore(cert)) < 0 &&
+	    X509_cmp_current_time(X509_get0_notAfter(cert)) > 0;
+}
+
+static bool
+tls_cert_listed(X509 *cert, const unsigned char (*fps)[TLS_SHA256_LEN],
+    size_t nfps)
+{
+	unsigned char	md[TLS_SHA256_LEN];
+	size_t		i;
+
+	if (nfps == 0 || tls_cert_sha256(cert, md) == -1)
+		return false;
+	for (i = 0; i < nfps; i++)
+		if (CRYPTO_memcmp(md, fps[i], sizeof(md)) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The operator names the certificate they trust, a root or an
+ * intermediate, so a chain may end at either.
+ */
+static bool
+tls_cert_signed_by(X509 *cert, STACK_OF(X509) *chain, X509_STORE *ca)
+{
+	X509_STORE_CTX	*xs;
+	bool		 ok = false;
+
+	if (ca == NULL || (xs = X509_STORE_CTX_new()) == NULL)
+		return false;
+	if (X509_STORE_CTX_init(xs, ca, cert, chain) == 1) {
+		X509_STORE_CTX_set_purpose(xs, X509_PURPOSE_SSL_CLIENT);
+		X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(xs),
+		    X509_V_FLAG_PARTIAL_CHAIN);
+		ok = X509_verify_cert(xs) == 1;
+	}
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	return ok;
+}
+
+enum tls_client_verdict
+tls_client_check(X509 *cert, STACK_OF(X509) *chain, X509_STORE *ca,
+    const unsigned char (*fps)[TLS_SHA256_LEN], size_t nfps)
+{
+	if (cert == NULL)
+		return TLS_CLIENT_MISSING;
+	if (!tls_cert_in_time(cert))
+		return TLS_CLIENT_INVALID;
+	if (tls_cert_listed(cert, fps, nfps) ||
+	    tls_cert_signed_by(cert, chain, ca))
+		return TLS_CLIENT_OK;
+	return TLS_CLIENT_UNKNOWN;
+}
+
+X509_STORE *
+tls_ca_load(const char *file, struct buf *err)
+{
+	X509_STORE	*store;
+
+	if ((store = X509_STORE_new()) == NULL) {
+		buf_printf(err, "out of memory");
+		return NULL;
+	}
+	if (X509_STORE_load_file(store, file) != 1) {
+		buf_printf(err, "cannot load client CA file %s: %s", file,
+		    tls_error_string());
+		X509_STORE_free(store);
+		return NULL;
+	}
+	if (sk_X509_OBJECT_num(X509_STORE_get0_objects(store)) < 1) {
+		buf_printf(err, "client CA file %s holds no certificate", file);
+		X509_STORE_free(store);
+		return NULL;
+	}
+	return store;
 }

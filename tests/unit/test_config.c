@@ -315,7 +315,8 @@ test_unknown_key(void)
 	CHECK_STR("t.yaml:2:1: unknown key 'hostnme' in the top level (did "
 	    "you mean 'hostname'?); valid keys: hostname, aliases, root, "
 	    "lang, tls, gemini, gopher, workers, user, chroot, log, timeouts, "
-	    "limits, proxy_from", msg);
+	    "limits, proxy_from, charset, default_type, types, paths, "
+	    "vhosts", msg);
 	free(msg);
 	msg = load_error("root: c\ntls:\n  crt: a\n");
 	CHECK_STR("t.yaml:3:3: unknown key 'crt' in 'tls' (did you mean "
@@ -555,7 +556,7 @@ test_deep_nesting(void)
 	    "key 'x'");
 	msg = load_error("root: c\nx: [[[[[[[[1]]]]]]]]\n");
 	CHECK(msg != NULL && strstr(msg, "\nt.yaml:2:11: nesting deeper than "
-	    "8 levels; the config needs at most 4") != NULL);
+	    "8 levels; the config needs at most 7") != NULL);
 	free(msg);
 
 	/* Far beyond the cap: refused as soon as the cap is crossed. */
@@ -575,9 +576,10 @@ test_deep_nesting(void)
 	msg = load_error(deep.p);
 	CHECK_STR("t.yaml:1:2: unknown key 'a' in the top level; valid keys: "
 	    "hostname, aliases, root, lang, tls, gemini, gopher, workers, "
-	    "user, chroot, log, timeouts, limits, proxy_from\n"
+	    "user, chroot, log, timeouts, limits, proxy_from, charset, "
+	    "default_type, types, paths, vhosts\n"
 	    "t.yaml:1:33: nesting deeper than 8 levels; the config needs at "
-	    "most 4, check the indentation", msg);
+	    "most 7, check the indentation", msg);
 	free(msg);
 	buf_free(&deep);
 }
@@ -621,7 +623,8 @@ test_message_escaping(void)
 	msg = load_error("root: c\n\"\\e[31mred\": 1\n");
 	CHECK_STR("t.yaml:2:1: unknown key '\\x1b[31mred' in the top level; "
 	    "valid keys: hostname, aliases, root, lang, tls, gemini, gopher, "
-	    "workers, user, chroot, log, timeouts, limits, proxy_from", msg);
+	    "workers, user, chroot, log, timeouts, limits, proxy_from, charset, "
+	    "default_type, types, paths, vhosts", msg);
 	free(msg);
 	msg = load_error("root: c\nworkers: "
 	    "\"0123456789012345678901234567890123456789012345678901234\"\n");
@@ -641,7 +644,7 @@ test_several_errors(void)
 	CHECK_STR("t.yaml:1:1: unknown key 'hostnme' in the top level (did "
 	    "you mean 'hostname'?); valid keys: hostname, aliases, root, "
 	    "lang, tls, gemini, gopher, workers, user, chroot, log, timeouts, "
-	    "limits, proxy_from\n"
+	    "limits, proxy_from, charset, default_type, types, paths, vhosts\n"
 	    "t.yaml:2:10: 'workers' must be a whole number from 0 (one per "
 	    "CPU) to 64, not 'x'; write e.g. workers: 0\n"
 	    "t.yaml:4:1: duplicate key 'root' (first at line 3); keep only "
@@ -956,6 +959,543 @@ test_list_cap(void)
 	buf_free(&y);
 }
 
+static const char vhosts_yaml[] =
+    "hostname: main.example\n"
+    "root: /srv/main\n"
+    "tls: {certdir: /var/lib/capsuled}\n"
+    "vhosts:\n"
+    "  - hostname: B.Example\n"
+    "    aliases: [www.b.example, b.example.net]\n"
+    "    root: /srv/b\n"
+    "    lang: de\n"
+    "    charset: utf-8\n"
+    "    default_type: text/plain\n"
+    "    types: {.NFO: \"text/plain; charset=cp437\", log: text/plain}\n"
+    "    tls: {cert: /etc/b.crt, key: /etc/b.key}\n"
+    "    paths:\n"
+    "      - prefix: /members/\n"
+    "        client_cert:\n"
+    "          ca: /etc/capsuled/ca.crt\n"
+    "          fingerprints:\n"
+    "            - \"SHA256:EB:E7:24:7A:15:C9:CC:BF:60:0E:F9:CE:D2:F7:A2:7A:"
+    "10:5A:92:07:DE:8F:AC:BC:1C:B5:E3:1D:8B:2B:4B:D2\"\n"
+    "            - ebe7247a15c9ccbf600ef9ced2f7a27a105a9207de8facbc1cb5e31d"
+    "8b2b4bd2\n"
+    "      - glob: \"*.txt\"\n"
+    "        lang: fr\n"
+    "        charset: koi8-r\n"
+    "        default_type: text/x-other\n"
+    "        types: {doc: text/plain}\n"
+    "      - prefix: /old\n"
+    "        redirect: gemini://new.example/\n"
+    "        status: 31\n"
+    "  - hostname: c.example\n"
+    "    root: /srv/c\n";
+
+static void
+test_vhosts(void)
+{
+	static const unsigned char	 fp[CONFIG_FINGERPRINT_LEN] = {
+		0xeb, 0xe7, 0x24, 0x7a, 0x15, 0xc9, 0xcc, 0xbf, 0x60, 0x0e,
+		0xf9, 0xce, 0xd2, 0xf7, 0xa2, 0x7a, 0x10, 0x5a, 0x92, 0x07,
+		0xde, 0x8f, 0xac, 0xbc, 0x1c, 0xb5, 0xe3, 0x1d, 0x8b, 0x2b,
+		0x4b, 0xd2
+	};
+	struct config			 cfg;
+	struct buf			 err;
+	const struct config_vhost	*b, *c;
+	const struct config_path	*pr;
+
+	config_init(&cfg);
+	buf_init(&err, ERR_MAX);
+	CHECK_INT(0, load(&cfg, vhosts_yaml, &err));
+	CHECK_INT(0, config_finish(&cfg, &err));
+	CHECK_INT(0, err.len);
+	CHECK_INT(3, cfg.nvhosts);
+	CHECK_STR("main.example", cfg.vhosts[0].hostname);
+	CHECK_INT(0, cfg.vhosts[0].at.line);
+	CHECK_INT(1, cfg.vhosts[0].hostname_at.line);
+	CHECK_INT(11, cfg.vhosts[0].hostname_at.col);
+	CHECK_STR("/var/lib/capsuled/main.example.crt", cfg.vhosts[0].cert);
+	CHECK_INT(3, cfg.certdir_at.line);
+	b = &cfg.vhosts[1];
+	CHECK_STR("b.example", b->hostname);
+	CHECK_INT(5, b->at.line);
+	CHECK_INT(5, b->at.col);
+	CHECK_INT(5, b->hostname_at.line);
+	CHECK_INT(15, b->hostname_at.col);
+	CHECK_INT(2, b->naliases);
+	CHECK_STR("b.example.net", b->aliases[1]);
+	CHECK_INT(6, b->aliases_at[1].line);
+	CHECK_INT(30, b->aliases_at[1].col);
+	CHECK_STR("/srv/b", b->root);
+	CHECK_INT(7, b->root_at.line);
+	CHECK_STR("de", b->lang);
+	CHECK_STR("utf-8", b->charset);
+	CHECK_STR("text/plain", b->default_type);
+	CHECK_INT(2, b->types.n);
+	CHECK_STR("nfo", b->types.v[0].ext);
+	CHECK_STR("text/plain; charset=cp437", b->types.v[0].mime);
+	CHECK_STR("/etc/b.crt", b->cert);
+	CHECK_STR("/etc/b.key", b->key);
+	CHECK_INT(3, b->npaths);
+	pr = &b->paths[0];
+	CHECK_STR("/members/", pr->prefix);
+	CHECK(pr->client_cert);
+	CHECK_STR("/etc/capsuled/ca.crt", pr->client_ca);
+	CHECK_INT(16, pr->ca_at.line);
+	CHECK_INT(2, pr->nfingerprints);
+	CHECK(memcmp(pr->fingerprints[0], fp, sizeof(fp)) == 0);
+	CHECK(memcmp(pr->fingerprints[1], fp, sizeof(fp)) == 0);
+	CHECK_INT(14, pr->at.line);
+	CHECK(pr->redirect == NULL);
+	pr = &b->paths[1];
+	CHECK_STR("*.txt", pr->glob);
+	CHECK(!pr->client_cert);
+	CHECK_STR("fr", pr->lang);
+	CHECK_STR("koi8-r", pr->charset);
+	CHECK_STR("text/x-other", pr->default_type);
+	CHECK_STR("doc", pr->types.v[0].ext);
+	pr = &b->paths[2];
+	CHECK_STR("gemini://new.example/", pr->redirect);
+	CHECK_INT(31, pr->redirect_status);
+	c = &cfg.vhosts[2];
+	CHECK_STR("c.example", c->hostname);
+	CHECK_STR("/var/lib/capsuled/c.example.crt", c->cert);
+	CHECK_STR("/var/lib/capsuled/c.example.key", c->key);
+	CHECK_STR("main.example", cfg.gopher_hostname);
+	config_free(&cfg);
+	buf_free(&err);
+}
+
+/* Without top-level vhost keys, the first vhost listed is the default. */
+static void
+test_vhosts_without_top_level(void)
+{
+	struct config	cfg;
+	struct buf	err;
+
+	config_init(&cfg);
+	buf_init(&err, ERR_MAX);
+	CHECK_INT(0, load(&cfg, "tls: {certdir: d}\nvhosts:\n"
+	    "  - {hostname: a.example, root: a}\n"
+	    "  - {hostname: b.example, root: b}\n", &err));
+	CHECK_INT(0, config_finish(&cfg, &err));
+	CHECK_INT(2, cfg.nvhosts);
+	CHECK_STR("a.example", cfg.vhosts[0].hostname);
+	CHECK_STR("d/a.example.crt", cfg.vhosts[0].cert);
+	CHECK_STR("b.example", cfg.vhosts[1].hostname);
+	CHECK_STR("a.example", cfg.gopher_hostname);
+	config_free(&cfg);
+
+	/* A top-level key after the list still makes the default. */
+	config_init(&cfg);
+	CHECK_INT(0, load(&cfg, "vhosts: [{hostname: a.example, root: a}]\n"
+	    "root: top\n", &err));
+	CHECK_INT(0, config_finish(&cfg, &err));
+	CHECK_INT(2, cfg.nvhosts);
+	CHECK_STR("localhost", cfg.vhosts[0].hostname);
+	CHECK_STR("top", cfg.vhosts[0].root);
+	CHECK_STR("a.example", cfg.vhosts[1].hostname);
+	/* The command line names the default vhost. */
+	CHECK_INT(0, config_set_hostname(&cfg, "cli.example", &err));
+	CHECK_STR("cli.example", cfg.vhosts[0].hostname);
+	config_free(&cfg);
+	buf_free(&err);
+}
+
+static void
+test_vhost_errors(void)
+{
+	struct buf	 y;
+	char		*msg;
+	int		 i;
+
+	msg = load_error("root: a\nhostname: x.example\nvhosts:\n"
+	    "  - {hostname: X.example, root: b}\n");
+	CHECK_STR("t.yaml:4:16: host name 'x.example' is already served by "
+	    "the top-level vhost; give each name to one vhost, once", msg);
+	free(msg);
+	/* The default name counts too. */
+	EXPECT_ERROR("root: a\nvhosts: [{hostname: localhost, root: b}]\n",
+	    "t.yaml:2:21: host name 'localhost' is already served by the "
+	    "top-level vhost");
+	EXPECT_ERROR("root: a\naliases: [w.example]\nvhosts:\n"
+	    "  - hostname: b.example\n    aliases: [w.example]\n    root: b\n",
+	    "t.yaml:5:15: host name 'w.example' is already served by the "
+	    "top-level vhost");
+	EXPECT_ERROR("root: a\nvhosts:\n  - {hostname: b.example, root: b}\n"
+	    "  - {hostname: c.example, aliases: [B.example], root: c}\n",
+	    "t.yaml:4:37: host name 'b.example' is already served by the "
+	    "vhost at line 3");
+	EXPECT_ERROR("root: a\nhostname: a.example\naliases: [a.example]\n",
+	    "t.yaml:3:11: host name 'a.example' is already served by the "
+	    "top-level vhost");
+	msg = load_error("root: a\nvhosts:\n  - hostname: b.example\n");
+	CHECK_STR("t.yaml:3:5: vhost 'b.example' has no 'root'; add root: "
+	    "DIRECTORY (its capsule) to its entry", msg);
+	free(msg);
+	msg = load_error("root: a\nvhosts:\n  - root: b\n");
+	CHECK_STR("t.yaml:3:5: this 'vhosts' entry has no 'hostname'; add "
+	    "hostname: NAME to it", msg);
+	free(msg);
+	msg = load_error("root: a\nvhosts:\n"
+	    "  - {hostname: b.example, root: b, lnag: en}\n");
+	CHECK_STR("t.yaml:3:36: unknown key 'lnag' in a 'vhosts' entry (did "
+	    "you mean 'lang'?); valid keys: hostname, aliases, root, lang, "
+	    "tls, charset, default_type, types, paths", msg);
+	free(msg);
+	EXPECT_ERROR("root: a\nvhosts:\n  - hostname: b.example\n    root: b\n"
+	    "    tls: {certdir: x}\n", "t.yaml:5:11: unknown key 'certdir' in "
+	    "a vhost's 'tls'; valid keys: cert, key");
+	EXPECT_ERROR("root: a\nvhosts:\n  - hostname: b.example\n    root: b\n"
+	    "    vhosts: []\n", "t.yaml:5:5: unknown key 'vhosts' in a "
+	    "'vhosts' entry");
+	EXPECT_ERROR("root: a\nvhosts: [a.example]\n", "t.yaml:2:10: 'vhosts' "
+	    "entries must be mappings, not 'a.example'; write e.g. vhosts: "
+	    "[{hostname: example.org, root: /var/gemini/example.org}]");
+	/* One mapping is a list of one, as for aliases. */
+	CHECK(load_error("root: a\nvhosts: {hostname: b.example, root: b}\n")
+	    == NULL);
+	EXPECT_ERROR("root: a\nvhosts:\n  - hostname: b.example\n    root: b\n"
+	    "    tls: {cert: b.crt}\n", "t.yaml:3:5: 'tls.cert' is set but "
+	    "'tls.key' is not");
+	EXPECT_ERROR("root: a\nvhosts:\n  - {hostname: \"b c\", root: b}\n",
+	    "t.yaml:3:16: 'vhosts.hostname' must be a host name");
+
+	buf_init(&y, 100000);
+	CHECK_INT(0, buf_puts(&y, "root: c\nvhosts:\n"));
+	for (i = 0; i < CONFIG_VHOSTS_MAX + 2; i++)
+		CHECK_INT(0, buf_printf(&y, "  - {hostname: h%d.example, "
+		    "root: c}\n", i));
+	CHECK(buf_cstr(&y) != NULL);
+	msg = load_error(y.p);
+	CHECK_STR("t.yaml:259:5: 'vhosts' has more than 256 entries; list "
+	    "fewer", msg);
+	free(msg);
+	buf_free(&y);
+}
+
+static void
+test_path_errors(void)
+{
+	char	*msg;
+
+	msg = load_error("root: a\npaths: [{lang: en}]\n");
+	CHECK_STR("t.yaml:2:9: this 'paths' entry has neither 'prefix' nor "
+	    "'glob'; add one, e.g. prefix: /private/", msg);
+	free(msg);
+	EXPECT_ERROR("root: a\nvhosts:\n  - hostname: b.example\n    root: b\n"
+	    "    paths:\n      - {prefix: /a/, glob: \"*\"}\n", "t.yaml:6:9: "
+	    "this 'vhosts.paths' entry has both 'prefix' and 'glob'; keep one");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /a/, status: 31}]\n",
+	    "t.yaml:2:9: this 'paths' entry has 'status' but no 'redirect'; "
+	    "add redirect: TARGET, or remove status");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, redirect: /b, status: 32}]"
+	    "\n", "t.yaml:2:43: 'paths.status' must be 30 (temporary) or 31 "
+	    "(permanent), not '32'; write e.g. status: 31");
+	msg = load_error("root: a\npaths: [{prefix: /, redirect: \"/x?y\"}]\n");
+	CHECK_STR("t.yaml:2:31: 'paths.redirect' must be a path such as /new/ "
+	    "or a URL such as gemini://example.org/, without '?' or '#', not "
+	    "'/x?y'; write e.g. redirect: /new/", msg);
+	free(msg);
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, redirect: new/}]\n",
+	    "t.yaml:2:31: 'paths.redirect' must be");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, redirect: //h/x}]\n",
+	    "t.yaml:2:31: 'paths.redirect' must be");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, redirect: \"gemini:x\"}]\n",
+	    "t.yaml:2:31: 'paths.redirect' must be");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, redirect: \"/a b\"}]\n",
+	    "t.yaml:2:31: 'paths.redirect' must be");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, redirect: \"/a#b\"}]\n",
+	    "t.yaml:2:31: 'paths.redirect' must be");
+	msg = load_error("root: a\npaths: [{prefix: a/}]\n");
+	CHECK_STR("t.yaml:2:18: 'paths.prefix' must be a path from the root "
+	    "such as /private/ (no '//', '.' or '..'), not 'a/'; write e.g. "
+	    "prefix: /private/", msg);
+	free(msg);
+	EXPECT_ERROR("root: a\npaths: [{prefix: /a//b}]\n",
+	    "t.yaml:2:18: 'paths.prefix' must be");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /a/../b}]\n",
+	    "t.yaml:2:18: 'paths.prefix' must be");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /./b}]\n",
+	    "t.yaml:2:18: 'paths.prefix' must be");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /a/..}]\n",
+	    "t.yaml:2:18: 'paths.prefix' must be");
+	EXPECT_ERROR("root: a\npaths: [{glob: a*}]\n", "t.yaml:2:16: "
+	    "'paths.glob' must be a pattern starting with '/' or '*'");
+	msg = load_error("root: a\npaths: [{prefix: /, client_cert: {}}]\n");
+	CHECK_STR("t.yaml:2:34: 'paths.client_cert' needs 'ca', "
+	    "'fingerprints' or both; write e.g. client_cert: {ca: "
+	    "/etc/capsuled/ca.crt}", msg);
+	free(msg);
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {fingerprints: "
+	    "[]}}]\n", "t.yaml:2:34: 'paths.client_cert' needs 'ca'");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: yes}]\n",
+	    "t.yaml:2:34: 'paths.client_cert' must be a mapping with ca, "
+	    "fingerprints or both, not 'yes'");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {cert: x}}]\n",
+	    "t.yaml:2:35: unknown key 'cert' in 'client_cert'; valid keys: ca, "
+	    "fingerprints");
+	msg = load_error("root: a\npaths:\n  - prefix: /\n    client_cert:\n"
+	    "      fingerprints: [abc]\n");
+	CHECK_STR("t.yaml:5:22: 'client_cert.fingerprints' entry 'abc' is not "
+	    "a SHA-256 fingerprint; write the 64 hex digits that openssl x509 "
+	    "-noout -fingerprint -sha256 prints, e.g. fingerprints: "
+	    "[\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a"
+	    "08\"]", msg);
+	free(msg);
+	/* 63 and 65 digits, a stray ':' and a non-hex digit. */
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {fingerprints: "
+	    "[9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0]"
+	    "}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {fingerprints: "
+	    "[9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0"
+	    "80]}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {fingerprints: "
+	    "[\"9:f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a"
+	    "08\"]}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, client_cert: {fingerprints: "
+	    "[\"9g86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a"
+	    "08\"]}}]\n", "t.yaml:2:50: 'client_cert.fingerprints' entry");
+	EXPECT_ERROR("root: a\ncharset: \"utf 8\"\n", "t.yaml:2:10: 'charset' "
+	    "must be a charset name such as utf-8 or iso-8859-1");
+	EXPECT_ERROR("root: a\ndefault_type: text\n", "t.yaml:2:15: "
+	    "'default_type' must be a media type such as "
+	    "application/octet-stream, not 'text'");
+	EXPECT_ERROR("root: a\npaths: [{prefix: /, lang: \"e n\"}]\n",
+	    "t.yaml:2:27: 'paths.lang' must be a language tag");
+}
+
+static void
+test_types_errors(void)
+{
+	char	*msg;
+
+	msg = load_error("root: a\ntypes: {a.b: text/plain}\n");
+	CHECK_STR("t.yaml:2:9: 'types' keys must be file extensions (letters, "
+	    "digits, '-', '_', '+'), not 'a.b'; write e.g. types: {nfo: "
+	    "text/plain, gmi: text/gemini}", msg);
+	free(msg);
+	EXPECT_ERROR("root: a\ntypes: {\"\": text/plain}\n",
+	    "t.yaml:2:9: 'types' keys must be file extensions");
+	EXPECT_ERROR("root: a\ntypes: {[a]: text/plain}\n",
+	    "t.yaml:2:9: 'types' keys must be file extensions (letters, "
+	    "digits, '-', '_', '+'), not a list");
+	msg = load_error("root: a\ntypes: {nfo: text}\n");
+	CHECK_STR("t.yaml:2:14: 'types' value for 'nfo' must be a media type "
+	    "such as text/plain, not 'text'; write e.g. types: {nfo: "
+	    "text/plain, gmi: text/gemini}", msg);
+	free(msg);
+	EXPECT_ERROR("root: a\ntypes: {nfo: \"text/plain\\r\\nX: y\"}\n",
+	    "t.yaml:2:14: 'types' value for 'nfo' must be a media type");
+	EXPECT_ERROR("root: a\ntypes: {nfo: [text/plain]}\n",
+	    "t.yaml:2:14: 'types' value for 'nfo' must be a media type such as "
+	    "text/plain, not a list");
+	EXPECT_ERROR("root: a\ntypes: {nfo: text/plain, .NFO: text/x}\n",
+	    "t.yaml:2:26: 'types' names extension 'nfo' twice; keep only one");
+	EXPECT_ERROR("root: a\ntypes: [nfo]\n", "t.yaml:2:8: 'types' must be "
+	    "a mapping of file extensions to media types, not a list");
+	EXPECT_ERROR("root: a\nvhosts:\n  - hostname: b.example\n    root: b\n"
+	    "    paths: [{prefix: /, types: {x: y}}]\n", "t.yaml:5:36: "
+	    "'paths.types' value for 'x' must be a media type");
+}
+
+static void
+test_fingerprint_spellings(void)
+{
+	struct config	cfg;
+	struct buf	err;
+
+	config_init(&cfg);
+	buf_init(&err, ERR_MAX);
+	/* Unquoted, with colons, in a flow list and in a block list. */
+	CHECK_INT(0, load(&cfg, "root: a\npaths:\n  - prefix: /\n"
+	    "    client_cert:\n      fingerprints:\n"
+	    "        - EB:E7:24:7A:15:C9:CC:BF:60:0E:F9:CE:D2:F7:A2:7A:10:5A:"
+	    "92:07:DE:8F:AC:BC:1C:B5:E3:1D:8B:2B:4B:D2\n"
+	    "        - sha256:ebe7247a15c9ccbf600ef9ced2f7a27a105a9207de8facbc"
+	    "1cb5e31d8b2b4bd2\n", &err));
+	CHECK_INT(0, err.len);
+	CHECK_INT(2, cfg.vhosts[0].paths[0].nfingerprints);
+	CHECK(memcmp(cfg.vhosts[0].paths[0].fingerprints[0],
+	    cfg.vhosts[0].paths[0].fingerprints[1], CONFIG_FINGERPRINT_LEN) ==
+	    0);
+	CHECK_INT(0xd2, cfg.vhosts[0].paths[0].fingerprints[0][31]);
+	config_free(&cfg);
+	buf_free(&err);
+}
+
+/* Write text to dir/name. */
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char	 path[256];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The message of config_check_files for yaml, or NULL when it passes. */
+static char *
+check_files_error(const char *yaml)
+{
+	struct config	 cfg;
+	struct buf	 err;
+	char		*msg = NULL;
+
+	config_init(&cfg);
+	buf_init(&err, ERR_MAX);
+	if (load(&cfg, yaml, &err) == 0 && config_finish(&cfg, &err) == 0 &&
+	    config_check_files(&cfg, &err) == -1)
+		msg = buf_take(&err, NULL);
+	else
+		CHECK_INT(0, err.len);
+	config_free(&cfg);
+	buf_free(&err);
+	return msg;
+}
+
+static void
+test_check_files(void)
+{
+	char		 dir[] = "/tmp/test_config.XXXXXX", yaml[1024];
+	char		 want[1024], *msg;
+	struct config	 cfg;
+	struct buf	 err;
+
+	CHECK(mkdtemp(dir) != NULL);
+	put_file(dir, "file", "x\n");
+	put_file(dir, "ca.crt", "x\n");
+	snprintf(yaml, sizeof(yaml), "root: %s\ntls: {certdir: %s/certs}\n"
+	    "paths: [{prefix: /, client_cert: {ca: %s/ca.crt}}]\n", dir, dir,
+	    dir);
+	CHECK(check_files_error(yaml) == NULL);
+
+	snprintf(yaml, sizeof(yaml), "root: %s/none\n", dir);
+	msg = check_files_error(yaml);
+	snprintf(want, sizeof(want), "t.yaml:1:7: root '%s/none' cannot be "
+	    "used: No such file or directory; create the directory or correct "
+	    "the path", dir);
+	CHECK_STR(want, msg);
+	free(msg);
+	snprintf(yaml, sizeof(yaml), "root: %s\nvhosts:\n"
+	    "  - {hostname: b.example, root: %s/file}\n", dir, dir);
+	msg = check_files_error(yaml);
+	snprintf(want, sizeof(want), "t.yaml:3:33: root '%s/file' is not a "
+	    "directory; name the capsule's directory", dir);
+	CHECK_STR(want, msg);
+	free(msg);
+
+	snprintf(yaml, sizeof(yaml), "root: %s\ntls:\n  certdir: %s/no/certs\n",
+	    dir, dir);
+	msg = check_files_error(yaml);
+	snprintf(want, sizeof(want), "t.yaml:3:12: certificate directory "
+	    "'%s/no/certs' does not exist and cannot be made (%s/no is "
+	    "missing); create it with mkdir -p, or correct tls.certdir", dir,
+	    dir);
+	CHECK_STR(want, msg);
+	free(msg);
+	snprintf(yaml, sizeof(yaml), "root: %s\ntls:\n  certdir: %s/file\n",
+	    dir, dir);
+	msg = check_files_error(yaml);
+	snprintf(want, sizeof(want), "t.yaml:3:12: certificate directory "
+	    "'%s/file' is not a directory; correct tls.certdir", dir);
+	CHECK_STR(want, msg);
+	free(msg);
+
+	snprintf(yaml, sizeof(yaml), "root: %s\npaths:\n  - prefix: /\n"
+	    "    client_cert: {ca: %s/none.crt}\n", dir, dir);
+	msg = check_files_error(yaml);
+	snprintf(want, sizeof(want), "t.yaml:4:23: client_cert CA file "
+	    "'%s/none.crt' cannot be read: No such file or directory; correct "
+	    "the path", dir);
+	CHECK_STR(want, msg);
+	free(msg);
+
+	/* From the command line there is no position to give. */
+	config_init(&cfg);
+	buf_init(&err, ERR_MAX);
+	snprintf(want, sizeof(want), "%s/none", dir);
+	CHECK_INT(0, config_set_root(&cfg, want, &err));
+	CHECK_INT(0, config_set_listen(&cfg, false, "*:1965", &err));
+	CHECK_INT(0, config_finish(&cfg, &err));
+	CHECK_INT(-1, config_check_files(&cfg, &err));
+	CHECK(strncmp(buf_cstr(&err), "capsuled: root '", 16) == 0);
+	config_free(&cfg);
+	buf_free(&err);
+
+	snprintf(want, sizeof(want), "%s/file", dir);
+	unlink(want);
+	snprintf(want, sizeof(want), "%s/ca.crt", dir);
+	unlink(want);
+	rmdir(dir);
+}
+
+/*
+ * The commented examples of types, paths and vhosts in the example file
+ * must be valid when uncommented: operators copy them.
+ */
+static void
+test_example_comments(void)
+{
+	struct config	 cfg;
+	struct buf	 text, y, err;
+	struct span	 rest, line;
+	bool		 in = false;
+	long		 nl;
+
+	buf_init(&text, CONFIG_FILE_MAX);
+	buf_init(&y, CONFIG_FILE_MAX);
+	buf_init(&err, ERR_MAX);
+	config_init(&cfg);
+	CHECK_INT(0, config_load(&cfg, example_path(), &err));
+	config_free(&cfg);
+	{
+		FILE	*f = fopen(example_path(), "r");
+		char	 chunk[4096];
+		size_t	 n;
+
+		CHECK(f != NULL);
+		while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			CHECK_INT(0, buf_append(&text, chunk, n));
+		if (f != NULL)
+			fclose(f);
+	}
+	CHECK_INT(0, buf_puts(&y, "root: c\n"));
+	for (rest = buf_span(&text); rest.n > 0; ) {
+		nl = span_index(rest, '\n');
+		line = span_make(rest.p, nl == -1 ? rest.n : (size_t)nl + 1);
+		rest = span_make(rest.p + line.n, rest.n - line.n);
+		if (span_starts_with(line, "# types:") ||
+		    span_starts_with(line, "# paths:") ||
+		    span_starts_with(line, "# vhosts:"))
+			in = true;
+		else if (!span_starts_with(line, "#   "))
+			in = false;
+		if (in)
+			CHECK_INT(0, buf_append(&y, line.p + 2, line.n - 2));
+	}
+	CHECK(buf_cstr(&y) != NULL);
+	config_init(&cfg);
+	CHECK_INT(0, load(&cfg, y.p, &err));
+	CHECK_STR("", buf_cstr(&err) ? err.p : "?");
+	CHECK_INT(2, cfg.nvhosts);
+	CHECK_INT(2, cfg.vhosts[0].types.n);
+	CHECK_INT(4, cfg.vhosts[0].npaths);
+	CHECK_INT(1, cfg.vhosts[0].paths[1].nfingerprints);
+	CHECK_STR("example.net", cfg.vhosts[1].hostname);
+	CHECK_INT(1, cfg.vhosts[1].npaths);
+	config_free(&cfg);
+	buf_free(&text);
+	buf_free(&y);
+	buf_free(&err);
+}
+
 /*
  * Make each allocation fail in turn until the load succeeds: every failure
  * must return -1 with cfg untouched, and ASan must find no leak.
@@ -996,6 +1536,7 @@ test_allocation_failures(void)
 	int		rc;
 
 	alloc_loop(full_yaml);
+	alloc_loop(vhosts_yaml);
 	alloc_loop("root: c\n");
 
 	/* Error paths too: count the allocations of one run, fail each. */
@@ -1287,6 +1828,14 @@ main(void)
 	RUN(test_unchanged_on_error);
 	RUN(test_files);
 	RUN(test_data_files);
+	RUN(test_vhosts);
+	RUN(test_vhosts_without_top_level);
+	RUN(test_vhost_errors);
+	RUN(test_path_errors);
+	RUN(test_types_errors);
+	RUN(test_fingerprint_spellings);
+	RUN(test_check_files);
+	RUN(test_example_comments);
 	RUN(test_finish_checks);
 	RUN(test_port_zero);
 	RUN(test_quick_mode);

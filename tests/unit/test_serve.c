@@ -2,8 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "check.h"
+#include "config.h"
 #include "mem.h"
 #include "serve.h"
 
@@ -165,6 +170,326 @@ test_out_of_memory_is_a_clean_answer(void)
 	response_free(&r);
 }
 
+/* A self-signed certificate valid from from_days to to_days from now. */
+static X509 *
+self_signed(const char *cn, EVP_PKEY *k, long from_days, long to_days)
+{
+	X509		*x = X509_new();
+	X509_NAME	*name;
+
+	if (x == NULL)
+		abort();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), from_days * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), to_days * 86400);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, k);
+	if (X509_sign(x, k, EVP_sha256()) == 0)
+		abort();
+	return x;
+}
+
+static char			 vroot[2][64];
+static struct serve_vhost	 sv[2];
+static struct config		 vcfg;
+static struct gemini_policy	 vpolicy;
+static struct serve_ctx		 vsc;
+static const char		*vhosts_names[3];
+
+static void
+put_in(const char *dir, const char *rel, const char *text)
+{
+	char	 path[256];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if ((f = fopen(path, "w")) == NULL)
+		abort();
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+mkdir_in(const char *dir, const char *rel)
+{
+	char	path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	mkdir(path, 0755);
+}
+
+/* Two vhosts with rules; the listed fingerprint is fp (hex). */
+static void
+setup_vhosts(const char *fp)
+{
+	char		yaml[2048];
+	struct buf	err;
+	size_t		i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(vroot[i], sizeof(vroot[i]), "/tmp/serve-vh.XXXXXX");
+		if (mkdtemp(vroot[i]) == NULL)
+			abort();
+	}
+	put_in(vroot[0], "index.gmi", "# Main\n");
+	mkdir_in(vroot[0], "members");
+	put_in(vroot[0], "members/m.md", "---\ntitle: Secret\ntags: [x]\n---\n"
+	    "zebra\n");
+	mkdir_in(vroot[0], "pub");
+	put_in(vroot[0], "pub/p.md", "---\ntitle: Public\ntags: [x]\n---\n"
+	    "zebra\n");
+	mkdir_in(vroot[0], "fr");
+	put_in(vroot[0], "fr/a.nfo", "nfo\n");
+	put_in(vroot[0], "fr/b.gmi", "# B\n");
+	put_in(vroot[0], "fr/noext", "x\n");
+	put_in(vroot[0], "x.nfo", "nfo\n");
+	mkdir_in(vroot[0], "new");
+	put_in(vroot[0], "new/index.gmi", "# New place\n");
+	put_in(vroot[1], "index.gmi", "# Other capsule\n");
+	snprintf(yaml, sizeof(yaml),
+	    "hostname: main.example\n"
+	    "root: %s\n"
+	    "lang: en\n"
+	    "types: {nfo: text/x-nfo}\n"
+	    "paths:\n"
+	    "  - {prefix: /members/, client_cert: {fingerprints: [\"%s\"]}}\n"
+	    "  - {prefix: /fr/, lang: fr, charset: iso-8859-1, "
+	    "default_type: text/plain}\n"
+	    "  - {prefix: /old/, redirect: /new/, status: 31}\n"
+	    "  - {prefix: /away, redirect: \"gemini://b.example/\"}\n"
+	    "vhosts:\n"
+	    "  - {hostname: b.example, aliases: [www.b.example], root: %s}\n",
+	    vroot[0], fp, vroot[1]);
+	config_init(&vcfg);
+	buf_init(&err, 4096);
+	if (config_load_mem(&vcfg, "t.yaml", span_cstr(yaml), &err) == -1 ||
+	    config_finish(&vcfg, &err) == -1 ||
+	    capsule_open(&sv[0].capsule, vroot[0], &err) == -1 ||
+	    capsule_open(&sv[1].capsule, vroot[1], &err) == -1) {
+		fprintf(stderr, "%s\n", buf_cstr(&err));
+		abort();
+	}
+	buf_free(&err);
+	sv[0].cfg = &vcfg.vhosts[0];
+	sv[1].cfg = &vcfg.vhosts[1];
+	vhosts_names[0] = "main.example";
+	vhosts_names[1] = "b.example";
+	vhosts_names[2] = "www.b.example";
+	vpolicy.hosts = vhosts_names;
+	vpolicy.nhosts = 3;
+	vpolicy.port = 1965;
+	vsc = sc;
+	vsc.policy = &vpolicy;
+	vsc.vhosts = sv;
+	vsc.nvhosts = 2;
+	vsc.capsule = &sv[0].capsule;
+	vsc.hostname = "main.example";
+	vsc.gopher_host = "main.example";
+	vsc.gopher_port = 70;
+}
+
+/* The file a response streams holds text. */
+static bool
+file_has(struct response *r, const char *text)
+{
+	char	b[512];
+	ssize_t	n;
+
+	if (r->fd == -1 || (n = pread(r->fd, b, sizeof(b) - 1, 0)) < 0)
+		return false;
+	b[n] = '\0';
+	return strstr(b, text) != NULL;
+}
+
+/* Serve url with a client certificate (or none); the header line. */
+static const char *
+vget(const char *url, X509 *cert, struct response *r)
+{
+	char			 line[600];
+	static char		 head[GEMINI_META_MAX + 8];
+	struct serve_client	 cl = { NULL, cert, NULL };
+
+	snprintf(line, sizeof(line), "%s\r\n", url);
+	response_init(r);
+	serve_gemini(&vsc, span_make(line, strlen(line)), &cl, r);
+	snprintf(head, sizeof(head), "%.*s", (int)(r->head.len >= 2 ?
+	    r->head.len - 2 : 0), r->head.p);
+	buf_cstr(&r->body);
+	return head;
+}
+
+static void
+test_vhosts_pick_by_host(void)
+{
+	struct response	r;
+
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en",
+	    vget("gemini://main.example/", NULL, &r));
+	CHECK(file_has(&r, "# Main"));
+	response_free(&r);
+	CHECK_STR("20 text/gemini; charset=utf-8",
+	    vget("gemini://b.example/", NULL, &r));
+	CHECK(file_has(&r, "# Other capsule"));
+	response_free(&r);
+	vget("gemini://WWW.B.example/", NULL, &r);
+	CHECK(file_has(&r, "# Other capsule"));
+	response_free(&r);
+	CHECK_STR("53 host is not served here",
+	    vget("gemini://c.example/", NULL, &r));
+	response_free(&r);
+	/* The rules are the vhost's own: b.example has none. */
+	CHECK_STR("51 Not found", vget("gemini://b.example/old/x", NULL, &r));
+	response_free(&r);
+}
+
+static void
+test_rules_redirect_and_types(void)
+{
+	struct response	r;
+
+	CHECK_STR("31 /new/a%20b.gmi?q=1",
+	    vget("gemini://main.example/old/a%20b.gmi?q=1", NULL, &r));
+	response_free(&r);
+	CHECK_STR("31 /new/", vget("gemini://main.example/old", NULL, &r));
+	response_free(&r);
+	CHECK_STR("31 /new/x", vget("gemini://main.example//old//x", NULL,
+	    &r));
+	response_free(&r);
+	CHECK_STR("30 gemini://b.example/x/y",
+	    vget("gemini://main.example/away/x/y", NULL, &r));
+	response_free(&r);
+	CHECK_STR("20 text/gemini; charset=iso-8859-1; lang=fr",
+	    vget("gemini://main.example/fr/b.gmi", NULL, &r));
+	response_free(&r);
+	CHECK_STR("20 text/x-nfo; charset=iso-8859-1",
+	    vget("gemini://main.example/fr/a.nfo", NULL, &r));
+	response_free(&r);
+	CHECK_STR("20 text/plain; charset=iso-8859-1",
+	    vget("gemini://main.example/fr/noext", NULL, &r));
+	response_free(&r);
+	CHECK_STR("20 text/x-nfo", vget("gemini://main.example/x.nfo", NULL,
+	    &r));
+	response_free(&r);
+	/* Generated pages stay UTF-8 whatever the rule, with its lang. */
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=fr",
+	    vget("gemini://main.example/fr/", NULL, &r));
+	response_free(&r);
+}
+
+static void
+test_rules_client_certificates(X509 *listed, X509 *other, X509 *expired)
+{
+	struct response	r;
+
+	CHECK_STR("60 A client certificate is required",
+	    vget("gemini://main.example/members/m.gmi", NULL, &r));
+	CHECK_STR("", r.cert_sha256);
+	response_free(&r);
+	CHECK_STR("60 A client certificate is required",
+	    vget("gemini://main.example//members/m.gmi", NULL, &r));
+	response_free(&r);
+	CHECK_STR("60 A client certificate is required",
+	    vget("gemini://main.example/members", NULL, &r));
+	response_free(&r);
+	CHECK_STR("61 This certificate is not authorised here",
+	    vget("gemini://main.example/members/m.gmi", other, &r));
+	CHECK_STR("CN=other", r.cert_subject);
+	CHECK_INT(64, strlen(r.cert_sha256));
+	response_free(&r);
+	CHECK_STR("62 This certificate is expired or not yet valid",
+	    vget("gemini://main.example/members/m.gmi", expired, &r));
+	response_free(&r);
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en",
+	    vget("gemini://main.example/members/m.gmi", listed, &r));
+	CHECK(body_has(&r, "# Secret"));
+	CHECK_STR("CN=listed", r.cert_subject);
+	response_free(&r);
+	/* Outside the rule, the protected post is in no list... */
+	vget("gemini://main.example/tags/x.gmi", NULL, &r);
+	CHECK(body_has(&r, "Public") && !body_has(&r, "Secret"));
+	response_free(&r);
+	vget("gemini://main.example/search?zebra", NULL, &r);
+	CHECK(body_has(&r, "Public") && !body_has(&r, "Secret"));
+	response_free(&r);
+	/* ...but inside it, its own feed lists it. */
+	vget("gemini://main.example/members/", listed, &r);
+	CHECK(body_has(&r, "Secret"));
+	response_free(&r);
+}
+
+/* Gopher: the default vhost, no certificates, redirects followed. */
+static void
+test_rules_on_gopher(void)
+{
+	struct response	r;
+	const char	*req[] = { "/members/m.gmi\r\n", "/old/\r\n",
+			    "/away\r\n", "/fr/b.gmi\r\n" };
+	size_t		i;
+
+	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+		response_init(&r);
+		serve_gopher(&vsc, span_cstr(req[i]), &r);
+		buf_cstr(&r.body);
+		switch (i) {
+		case 0:
+			CHECK_INT(3, r.status);
+			CHECK(body_has(&r, "3This page needs a client "
+			    "certificate"));
+			break;
+		case 1:
+			CHECK_INT(0, r.status);
+			CHECK(body_has(&r, "New place"));
+			break;
+		case 2:
+			CHECK_INT(3, r.status);
+			CHECK(body_has(&r, "3This page has moved"));
+			break;
+		default:
+			CHECK_INT(0, r.status);
+			CHECK(body_has(&r, "B"));
+		}
+		response_free(&r);
+	}
+}
+
+static void
+test_vhosts(void)
+{
+	EVP_PKEY	*k = EVP_EC_gen("P-256");
+	X509		*listed = self_signed("listed", k, -1, 30);
+	X509		*other = self_signed("other", k, -1, 30);
+	X509		*expired = self_signed("listed", k, -30, -1);
+	unsigned char	 md[32];
+	unsigned int	 n;
+	char		 hex[65], cmd[160];
+	size_t		 i;
+
+	X509_digest(listed, EVP_sha256(), md, &n);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	setup_vhosts(hex);
+	test_vhosts_pick_by_host();
+	test_rules_redirect_and_types();
+	test_rules_client_certificates(listed, other, expired);
+	test_rules_on_gopher();
+	capsule_close(&sv[0].capsule);
+	capsule_close(&sv[1].capsule);
+	config_free(&vcfg);
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vroot[i]);
+		if (system(cmd) != 0)
+			CHECK(!"removed");
+	}
+	X509_free(listed);
+	X509_free(other);
+	X509_free(expired);
+	EVP_PKEY_free(k);
+}
+
 int
 main(void)
 {
@@ -176,6 +501,7 @@ main(void)
 	RUN(test_feed_twice_sees_every_post);
 	RUN(test_tags_search_atom);
 	RUN(test_out_of_memory_is_a_clean_answer);
+	RUN(test_vhosts);
 	rc = CHECK_SUMMARY();
 	cache_free(&cache);
 	capsule_close(&cap);
