@@ -23,6 +23,7 @@ enum conn_state {
 	CONN_HANDSHAKE,		/* TLS handshake in progress */
 	CONN_READ,		/* reading the request line */
 	CONN_RESPOND,		/* request complete, response not made yet */
+	CONN_UPLOAD,		/* reading the body of a Titan upload */
 	CONN_WRITE,		/* writing head, body, then the file */
 	CONN_SHUTDOWN,		/* sending close_notify */
 	CONN_LINGER		/* draining what the client still sends */
@@ -64,6 +65,7 @@ struct conn {
 	char			*chunk;		/* file data, only when streaming */
 	size_t			 sent;
 	bool			 logged;	/* the access line is written */
+	struct titan_upload	*up;		/* a Titan body being read */
 };
 
 static void	conn_step(struct conn *);
@@ -186,6 +188,9 @@ conn_on_timeout(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_READ:
 		conn_close(c, "request timeout");
+		break;
+	case CONN_UPLOAD:
+		conn_close(c, "request timeout during the upload; nothing kept");
 		break;
 	case CONN_LINGER:
 		conn_close(c, NULL);
@@ -318,6 +323,37 @@ conn_read_request(struct conn *c)
 	return true;
 }
 
+/* The response is made: write it, under the write deadline. */
+static void
+conn_start_write(struct conn *c)
+{
+	c->phase = CONN_PHASE_HEAD;
+	c->out = c->resp.head.p;
+	c->outlen = c->resp.head.len;
+	c->state = CONN_WRITE;
+	conn_deadline(c, worker_setup(c->w)->write_timeout);
+}
+
+/*
+ * A Titan request: once serve accepts it, its body is read next, and the
+ * request deadline still runs; the first bytes of the body may have come
+ * with the line.  The token is starred out before any log sees the line.
+ * False when resp already holds the answer.
+ */
+static bool
+conn_upload_start(struct conn *c, const struct serve_client *cl)
+{
+	c->up = serve_titan(&worker_setup(c->w)->serve,
+	    span_make(c->req, c->linelen), cl, &c->resp);
+	titan_redact_token(c->req, c->linelen);
+	if (c->up == NULL)
+		return false;
+	titan_upload_write(c->up, c->req + c->linelen,
+	    c->reqlen - c->linelen);
+	c->state = CONN_UPLOAD;
+	return true;
+}
+
 static void
 conn_respond(struct conn *c)
 {
@@ -330,15 +366,51 @@ conn_respond(struct conn *c)
 		cl.cert = SSL_get0_peer_certificate(c->ssl);
 		cl.chain = SSL_get_peer_cert_chain(c->ssl);
 	}
-	if (c->proto == WORKER_GEMINI)
+	if (c->proto == WORKER_GEMINI && titan_is_request(line)) {
+		if (conn_upload_start(c, &cl))
+			return;
+	} else if (c->proto == WORKER_GEMINI)
 		serve_gemini(&ws->serve, line, &cl, &c->resp);
 	else
 		serve_gopher(&ws->serve, line, &c->resp);
-	c->phase = CONN_PHASE_HEAD;
-	c->out = c->resp.head.p;
-	c->outlen = c->resp.head.len;
-	c->state = CONN_WRITE;
-	conn_deadline(c, ws->write_timeout);
+	conn_start_write(c);
+}
+
+/*
+ * Read exactly the announced body into the upload, then answer.  A client
+ * that leaves early, or the deadline, closes the connection, and
+ * conn_close removes the temporary file: nothing partial is kept.
+ */
+static bool
+conn_read_upload(struct conn *c)
+{
+	enum conn_io	r;
+	size_t		want, got;
+
+	if (c->chunk == NULL && (c->chunk = mem_malloc(CONN_CHUNK)) == NULL) {
+		conn_close(c, "out of memory during the upload; nothing kept");
+		return false;
+	}
+	while (!titan_upload_complete(c->up)) {
+		want = c->up->size - c->up->got;
+		r = conn_read(c, c->chunk, want < CONN_CHUNK ? want :
+		    CONN_CHUNK, &got);
+		if (r == CONN_IO_WANT_READ || r == CONN_IO_WANT_WRITE) {
+			conn_wait(c, r);
+			return false;
+		}
+		if (r != CONN_IO_OK) {
+			conn_close(c, r == CONN_IO_EOF ?
+			    "client closed during the upload; nothing kept" :
+			    "error reading the upload; nothing kept");
+			return false;
+		}
+		titan_upload_write(c->up, c->chunk, got);
+	}
+	serve_titan_done(c->up, &c->resp);
+	c->up = NULL;
+	conn_start_write(c);
+	return true;
 }
 
 /* Move to the next piece of the response once the current one is out. */
@@ -466,6 +538,10 @@ conn_step(struct conn *c)
 		case CONN_RESPOND:
 			conn_respond(c);
 			break;
+		case CONN_UPLOAD:
+			if (!conn_read_upload(c))
+				return;
+			break;
 		case CONN_WRITE:
 			if (!conn_write_response(c))
 				return;
@@ -529,6 +605,10 @@ conn_close(struct conn *c, const char *reason)
 		event_free(c->wr);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->up != NULL) {
+		titan_upload_abort(c->up);
+		free(c->up);
+	}
 	response_free(&c->resp);
 	free(c->chunk);
 	close(c->fd);
