@@ -91,8 +91,10 @@ bool	titan_token_ok(struct span sent, const char *want);
 bool	titan_name_ok(struct span path);
 
 /*
- * Overwrite with '*' the value of every ";token=" parameter in the n
- * bytes at p, in place, so the secret never reaches a log.
+ * Overwrite with '*', in place, the value of every token parameter of
+ * the request line in the n bytes at p (of every ";token=" when the line
+ * is not even a URL), so the secret never reaches a log.  The length of
+ * the line and everything in it but tokens stay as they were.
  */
 void	titan_redact_token(char *p, size_t n);
 

@@ -289,8 +289,9 @@ titan_name_ok(struct span path)
 	return false;
 }
 
-void
-titan_redact_token(char *p, size_t n)
+/* Star out the value of every ";token=" in p[0..n), up to a delimiter. */
+static void
+star_tokens(char *p, size_t n)
 {
 	size_t	i, j;
 
@@ -302,6 +303,32 @@ titan_redact_token(char *p, size_t n)
 			p[j] = '*';
 		i = j - 1;
 	}
+}
+
+/*
+ * Where the parser finds parameters (after the first ';' of the path),
+ * only there: a ";token=" in a host or a segment before them is no token,
+ * and starring it could change how the line reads.  A line that does not
+ * even split is refused anyway, and is starred throughout.
+ */
+void
+titan_redact_token(char *p, size_t n)
+{
+	struct span	raw = span_make(p, n);
+	struct url	u;
+	size_t		start;
+	long		semi;
+
+	if (n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n')
+		raw.n -= 2;
+	if (url_split(raw, &u) == -1) {
+		star_tokens(p, n);
+		return;
+	}
+	if ((semi = span_index(u.path, ';')) == -1)
+		return;
+	start = (size_t)(u.path.p - p) + (size_t)semi;
+	star_tokens(p + start, u.path.n - (size_t)semi);
 }
 
 /*
