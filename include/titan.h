@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "capsule.h"
+#include "gemini.h"
 
 /*
  * The largest upload any rule may accept (64 MiB): a worker streams a
@@ -27,10 +28,10 @@
 /* What a titan rule accepts when it names no max_size (1 MiB). */
 #define TITAN_SIZE_DEFAULT	1048576
 
-/* Longest decoded mime parameter: it is written to the access log. */
+/* Longest decoded mime: it goes to the access log, which must not swell. */
 #define TITAN_MIME_MAX		127
 
-/* Longest token, decoded or configured: the check hashes both. */
+/* Longest token, sent or configured: bounds the buffer a client fills. */
 #define TITAN_TOKEN_MAX		256
 
 /* What a request without a mime parameter uploads, as the protocol says. */
@@ -41,6 +42,12 @@
  * means something else is creating files there on purpose.
  */
 #define TITAN_TMP_TRIES		8
+
+/* A temporary name: ".titan-", 16 random hex digits, NUL. */
+#define TITAN_TMP_NAME_SIZE	24
+
+/* Longest file name an upload may have, as the file system allows. */
+#define TITAN_NAME_MAX		255
 
 /* A parsed Titan request line. */
 struct titan_request {
@@ -84,9 +91,9 @@ bool	titan_token_ok(struct span sent, const char *want);
 /*
  * Whether the last segment of a decoded path (from the root, as
  * gemini_parse_request leaves it) is a file name an upload may have: not
- * empty, not a dotfile, no control byte, at most NAME_MAX bytes, and an
- * extension of a page or an image (gmi, gemini, md, txt, png, jpg, jpeg,
- * gif, webp; any case).
+ * empty, not a dotfile, no control byte, at most TITAN_NAME_MAX bytes,
+ * and the extension of a page or an image (gmi, gemini, md, txt, png,
+ * jpg, jpeg, gif, webp; any case).
  */
 bool	titan_name_ok(struct span path);
 
@@ -102,13 +109,13 @@ void	titan_redact_token(char *p, size_t n);
 struct titan_upload {
 	int	 dirfd;		/* the target's directory, or -1 */
 	int	 fd;		/* the temporary file, or -1 */
-	char	 tmp[32];	/* its name in dirfd, "" when none */
-	char	 name[256];	/* the target's name in dirfd */
+	char	 tmp[TITAN_TMP_NAME_SIZE];	/* its name, "" when none */
+	char	 name[TITAN_NAME_MAX + 1];	/* the target's, in dirfd */
 	size_t	 size;		/* bytes the request announced */
 	size_t	 got;		/* bytes taken so far */
 	int	 error;		/* errno of the first failed write, or 0 */
 	/* Where the client is sent once the file is in place. */
-	char	 location[1100];
+	char	 location[GEMINI_META_MAX + 1];
 };
 
 /* What titan_upload_open found. */

@@ -190,7 +190,8 @@ conn_on_timeout(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, "request timeout");
 		break;
 	case CONN_UPLOAD:
-		conn_close(c, "request timeout during the upload; nothing kept");
+		conn_close(c, "request timeout during the upload; nothing "
+		    "kept");
 		break;
 	case CONN_LINGER:
 		conn_close(c, NULL);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -272,7 +271,7 @@ titan_name_ok(struct span path)
 	for (i = path.n; i > 0 && path.p[i - 1] != '/'; i--)
 		;
 	name = span_make(path.p + i, path.n - i);
-	if (name.n == 0 || name.n > NAME_MAX || name.p[0] == '.')
+	if (name.n == 0 || name.n > TITAN_NAME_MAX || name.p[0] == '.')
 		return false;
 	for (i = 0; i < name.n; i++) {
 		if ((unsigned char)name.p[i] < 0x20 || name.p[i] == 0x7f)

@@ -74,6 +74,8 @@ test_parse_accepts(void)
 	CHECK(!titan_is_request(span_cstr("titan")));
 }
 
+#define NOT_DECIMAL	"size must be a decimal number"
+
 static void
 test_parse_refuses(void)
 {
@@ -102,11 +104,11 @@ test_parse_refuses(void)
 		{ "titan://h;size=3/a.gmi\r\n", "size is missing" },
 		{ "titan://h/a.gmi;size\r\n", "size has no value" },
 		{ "titan://h/a.gmi;size=\r\n", "size is empty" },
-		{ "titan://h/a.gmi;size=+3\r\n", "size must be a decimal number" },
-		{ "titan://h/a.gmi;size=-3\r\n", "size must be a decimal number" },
-		{ "titan://h/a.gmi;size=3x\r\n", "size must be a decimal number" },
-		{ "titan://h/a.gmi;size=0x10\r\n", "size must be a decimal number" },
-		{ "titan://h/a.gmi;size=%33\r\n", "size must be a decimal number" },
+		{ "titan://h/a.gmi;size=+3\r\n", NOT_DECIMAL },
+		{ "titan://h/a.gmi;size=-3\r\n", NOT_DECIMAL },
+		{ "titan://h/a.gmi;size=3x\r\n", NOT_DECIMAL },
+		{ "titan://h/a.gmi;size=0x10\r\n", NOT_DECIMAL },
+		{ "titan://h/a.gmi;size=%33\r\n", NOT_DECIMAL },
 		{ "titan://h/a.gmi;size=03\r\n", "size must not start with 0" },
 		{ "titan://h/a.gmi;size=0\r\n",
 		    "size=0 (deleting) is not supported" },
@@ -179,8 +181,9 @@ test_names(void)
 		"/ünï.md"
 	};
 	static const char *const bad[] = {
-		"/", "/notes/", "/a", "/a.", "/.a.md", "/notes/.x.md", "/a.html",
-		"/a.sh", "/a.md.sh", "/a\x7f.md", "/a\n.md", "/a.svg", "/md"
+		"/", "/notes/", "/a", "/a.", "/.a.md", "/notes/.x.md",
+		"/a.html", "/a.sh", "/a.md.sh", "/a\x7f.md", "/a\n.md",
+		"/a.svg", "/md"
 	};
 	char	 longname[300];
 	size_t	 i;
@@ -435,7 +438,8 @@ check_config_error(const char *yaml, const char *want)
 	free(got);
 }
 
-#define FP	"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#define FP	"9f86d081884c7d659a2feaa0c55ad015" \
+		"a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 static void
 test_config(void)
@@ -513,8 +517,8 @@ test_config(void)
 	    "    client_cert: {fingerprints: [\"" FP "\"]}\n"
 	    "    titan: {token: \"\"}\n",
 	    "t.yaml:4:20: 'titan.token' must be a secret of 1 to 256 "
-	    "characters, no control characters, not an empty string; write e.g. token: "
-	    "\"a long random string\"");
+	    "characters, no control characters, not an empty string; write "
+	    "e.g. token: \"a long random string\"");
 	check_config_error("paths:\n  - prefix: /notes/\n"
 	    "    client_cert: {fingerprints: [\"" FP "\"]}\n"
 	    "    titan: {tokn: x}\n",
