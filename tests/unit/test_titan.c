@@ -159,6 +159,14 @@ test_parse_refuses(void)
 	CHECK_INT(TITAN_TOKEN_MAX, req.token_len);
 	strcpy(line + strlen(line) - 2, "B\r\n");
 	CHECK_STR("token is too long or badly encoded", parse(line, &req));
+	/* A mime of 127 bytes passes; 128 do not. */
+	strcpy(line, "titan://h/a.gmi;size=1;mime=");
+	memset(line + strlen(line), 'm', TITAN_MIME_MAX);
+	strcpy(line + 28 + TITAN_MIME_MAX, "\r\n");
+	CHECK_STR("", parse(line, &req));
+	CHECK_INT(TITAN_MIME_MAX, strlen(req.mime));
+	strcpy(line + 28 + TITAN_MIME_MAX, "m\r\n");
+	CHECK_STR("mime is not a media type", parse(line, &req));
 }
 
 static void
