@@ -39,8 +39,11 @@ enum {
 	GC_NONOTIFY = 4
 };
 
-/* Ceiling on the request we build, so a typo in -R cannot eat memory. */
-#define REQ_MAX		(64L * 1024 * 1024)
+/*
+ * Ceiling on the request we build, so a typo in -R cannot eat memory: a
+ * Titan body as large as the server accepts, and its request line.
+ */
+#define REQ_MAX		(64L * 1024 * 1024 + 4096)
 /* Ceiling on the first line kept for -o header and -o status. */
 #define HEAD_MAX	(64UL * 1024)
 #define REPEATS_MAX	16
