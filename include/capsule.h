@@ -117,4 +117,13 @@ const char *capsule_mime_for_ext(struct span ext);
 /* True when the path has a component that starts with '.'. */
 bool	capsule_has_dot_component(const char *path, size_t len);
 
+/*
+ * Open the directory dir (len bytes, decoded, from the root: "/a/b/" or
+ * "/a/b") by the rules of every lookup: no dot component, no way out of
+ * the root by ".." or a link.  Returns a descriptor, or -1 with errno
+ * (ENOENT, ENOTDIR, EXDEV or ELOOP for a way out).
+ */
+int	capsule_open_dir(const struct capsule *c, const char *dir,
+	    size_t len);
+
 #endif

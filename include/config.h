@@ -143,6 +143,15 @@ struct config_path {
 	size_t			 nfingerprints;
 	struct config_mark	 at;		/* the entry */
 	struct config_mark	 ca_at;
+	/*
+	 * An upload rule: only titan:// requests see it (reads skip it),
+	 * and they are accepted under it once client_cert lets them in and
+	 * the token, when set, matches.
+	 */
+	bool			 titan;
+	char			*titan_token;	/* or NULL: none asked */
+	unsigned int		 titan_max_size; /* bytes */
+	struct config_mark	 titan_at;
 };
 
 /* One served name: its hostname, the names it also answers to, content. */

@@ -16,6 +16,7 @@
 #include "capsule.h"
 #include "config.h"
 #include "gemini.h"
+#include "titan.h"
 
 /*
  * The longest a worker spends rendering one post before giving up with a
@@ -29,6 +30,9 @@
 
 /* Longest client-certificate subject kept for the access log. */
 #define SERVE_SUBJECT_MAX	256
+
+/* Longest reason made for one response (reason then points to it). */
+#define SERVE_NOTE_MAX		(TITAN_MIME_MAX + 64)
 
 /* One virtual host as a worker serves it, prepared before fork. */
 struct serve_vhost {
@@ -82,6 +86,7 @@ struct response {
 	/* The client certificate, for the log: SHA-256 in hex, or "". */
 	char		 cert_sha256[2 * CONFIG_FINGERPRINT_LEN + 1];
 	char		 cert_subject[SERVE_SUBJECT_MAX];
+	char		 note[SERVE_NOTE_MAX];	/* a reason made for this one */
 };
 
 /* Prepare an empty response. */
@@ -104,6 +109,31 @@ void	serve_gemini(const struct serve_ctx *sc, struct span line,
 
 /* Bytes kept for a type-3 line before a Gopher request is served. */
 #define SERVE_GOPHER_ERROR_ROOM	256
+
+/*
+ * Check one Titan upload request (line as received, with its CRLF), in
+ * this order: the line parses (titan_parse_request); host, port and path
+ * pass the Gemini checks; the host is the TLS server name's; the first
+ * upload rule (titan) of the vhost matching the path lets it in (59
+ * otherwise), its client_cert (60, 61, 62) and its token (59); the size
+ * is within the rule's max_size (59, naming it); the name is a page or
+ * image and no component is hidden (59); its directory exists inside
+ * the capsule (51) and the name is not taken by a directory or special
+ * file (59).  Returns the upload, whose body the caller feeds to
+ * titan_upload_write and then hands to serve_titan_done (or, to give up,
+ * to titan_upload_abort and free), or NULL when r holds the whole answer.
+ */
+struct titan_upload *serve_titan(const struct serve_ctx *sc,
+	    struct span line, const struct serve_client *cl,
+	    struct response *r);
+
+/*
+ * The body of up has been taken in full: put the file in place and answer
+ * 30 with the gemini:// URL it is served at ("x.md" as "x.gmi", an index
+ * as its directory), or 40 when it could not be stored (logged).  Frees
+ * up.
+ */
+void	serve_titan_done(struct titan_upload *up, struct response *r);
 
 /* Largest gophermap or gemtext page turned into a Gopher answer. */
 #define SERVE_GOPHER_SOURCE_MAX	(4 * 1024 * 1024)

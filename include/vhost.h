@@ -40,7 +40,10 @@ size_t	vhost_squeeze_slashes(char *p, size_t n);
  */
 bool	vhost_rule_matches(const struct config_path *pr, struct span path);
 
-/* The first rule of vh that matches path, or NULL when none does. */
+/*
+ * The first rule of vh that matches path, or NULL when none does.  Upload
+ * rules (titan) are not among them: only Titan requests see those.
+ */
 const struct config_path *vhost_rule(const struct config_vhost *vh,
 	    struct span path);
 

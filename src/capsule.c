@@ -687,3 +687,26 @@ capsule_posts(const struct capsule *c, const char *dir, bool recursive,
 	close(fd);
 	return rc;
 }
+
+int
+capsule_open_dir(const struct capsule *c, const char *dir, size_t len)
+{
+	char	rel[CAPSULE_PATH_MAX];
+	size_t	n;
+
+	if (len == 0 || dir[0] != '/' || len >= sizeof(rel) ||
+	    memchr(dir, '\0', len) != NULL ||
+	    capsule_has_dot_component(dir, len)) {
+		errno = ENOENT;
+		return -1;
+	}
+	n = len - 1;
+	memcpy(rel, dir + 1, n);
+	while (n > 0 && rel[n - 1] == '/')
+		n--;
+	rel[n] = '\0';
+	if (n == 0)
+		return fcntl(c->rootfd, F_DUPFD_CLOEXEC, 0);
+	return capsule_openat(c->rootfd, rel, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+}

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "gemini.h"
 #include "mem.h"
+#include "titan.h"
 #include "tls.h"
 #include "url.h"
 
@@ -476,6 +477,13 @@ static bool
 is_path(struct span s)
 {
 	return s.n < PATH_MAX && is_text(s);
+}
+
+/* An upload token: compared with the percent-decoded one a client sends. */
+static bool
+is_token(struct span s)
+{
+	return s.n <= TITAN_TOKEN_MAX && is_text(s);
 }
 
 static bool
@@ -1547,6 +1555,21 @@ key_client_cert(struct parser *p, const struct key *k)
 	return 0;
 }
 
+/* titan: {token: T, max_size: N}; the mapping, even empty, enables it. */
+static int
+key_titan(struct parser *p, const struct key *k)
+{
+	if (next(p) == -1)
+		return -1;
+	if (is_null(p))
+		return 0;
+	if (p->ev.type != YAML_MAPPING_START_EVENT)
+		return bad_value(p, k);
+	p->pth->titan = true;
+	p->pth->titan_at = mark_of(p->ev.start_mark);
+	return parse_map(p, k->sub);
+}
+
 static void
 path_free(struct config_path *pr)
 {
@@ -1559,7 +1582,55 @@ path_free(struct config_path *pr)
 	types_free(&pr->types);
 	free(pr->client_ca);
 	free(pr->fingerprints);
+	free(pr->titan_token);
 	memset(pr, 0, sizeof(*pr));
+}
+
+/* The name of a key an upload rule has no use for, or NULL. */
+static const char *
+titan_extra_key(const struct config_path *pr)
+{
+	if (pr->redirect != NULL)
+		return "redirect";
+	if (pr->redirect_status != 0)
+		return "status";
+	if (pr->lang != NULL)
+		return "lang";
+	if (pr->charset != NULL)
+		return "charset";
+	if (pr->default_type != NULL)
+		return "default_type";
+	if (pr->types.n > 0)
+		return "types";
+	return NULL;
+}
+
+/*
+ * An upload rule: uploads without a client certificate would be open to
+ * anyone who finds the path, and keys for reads would never apply, since
+ * reads skip the rule.  1 when it is sound, else reported.
+ */
+static int
+titan_check(struct parser *p, const struct key *k,
+    const struct config_path *pr)
+{
+	yaml_mark_t	 m;
+	const char	*extra;
+
+	memset(&m, 0, sizeof(m));
+	m.line = pr->titan_at.line - 1;
+	m.column = pr->titan_at.col - 1;
+	if (!pr->client_cert)
+		return report(p, m, "'%s.titan' needs 'client_cert' in the "
+		    "same entry, or anyone could upload; add e.g. "
+		    "client_cert: {fingerprints: [\"<SHA-256 of your "
+		    "certificate>\"]}", qname(p, k));
+	if ((extra = titan_extra_key(pr)) != NULL)
+		return report(p, m, "this '%s' entry has 'titan' and '%s': an "
+		    "upload rule takes only prefix or glob, client_cert and "
+		    "titan, and reads never see it; move '%s' to an entry "
+		    "of its own", qname(p, k), extra, extra);
+	return 1;
 }
 
 /* What one paths entry needs as a whole; 0 when complete, else reported. */
@@ -1578,6 +1649,8 @@ path_check(struct parser *p, const struct key *k, const struct config_path *pr,
 		return report(p, m, "this '%s' entry has 'status' but no "
 		    "'redirect'; add redirect: TARGET, or remove status",
 		    qname(p, k));
+	if (pr->titan)
+		return titan_check(p, k, pr);
 	return 1;
 }
 
@@ -1604,6 +1677,8 @@ path_entry(struct parser *p, const struct key *k)
 	    (r = path_check(p, k, &pr, m)) == 1) {
 		if (pr.redirect != NULL && pr.redirect_status == 0)
 			pr.redirect_status = 30;
+		if (pr.titan && pr.titan_max_size == 0)
+			pr.titan_max_size = TITAN_SIZE_DEFAULT;
 		if ((vh = cur_vhost(p)) == NULL || (nv = mem_realloc(vh->paths,
 		    (vh->npaths + 1) * sizeof(*nv))) == NULL) {
 			path_free(&pr);
@@ -1887,6 +1962,23 @@ static const struct section sec_client_cert = {
 	sizeof(client_cert_keys) / sizeof(client_cert_keys[0])
 };
 
+static const struct key titan_keys[] = {
+	{ .name = "token", .parse = key_string, .in = IN_PATH,
+	    .off = offsetof(struct config_path, titan_token),
+	    .valid = is_token,
+	    .what = "a secret of 1 to 256 characters, no control characters",
+	    .example = "token: \"a long random string\"" },
+	{ .name = "max_size", .parse = key_uint, .in = IN_PATH,
+	    .off = offsetof(struct config_path, titan_max_size),
+	    .min = 1, .max = TITAN_SIZE_MAX,
+	    .what = "a number of bytes from 1 to 67108864",
+	    .example = "max_size: 1048576" },
+};
+
+static const struct section sec_titan = {
+	"titan", "in 'titan'", titan_keys, NKEYS(titan_keys)
+};
+
 #define TYPES(in_, type)						\
 	{ .name = "types", .parse = key_types, .in = in_,		\
 	    .off = offsetof(type, types),				\
@@ -1926,6 +2018,11 @@ static const struct key path_keys[] = {
 	    .what = "a mapping with ca, fingerprints or both",
 	    .example = "client_cert: {ca: /etc/capsuled/ca.crt}",
 	    .sub = &sec_client_cert },
+	{ .name = "titan", .parse = key_titan, .in = IN_PATH,
+	    .what = "a mapping with token, max_size or neither",
+	    .example = "titan: {token: \"a long random string\", "
+	    "max_size: 1048576}",
+	    .sub = &sec_titan },
 };
 
 static const struct section sec_path = {

@@ -28,6 +28,7 @@ enum conn_state {
 	CONN_HANDSHAKE,		/* TLS handshake in progress */
 	CONN_READ,		/* reading the request line */
 	CONN_RESPOND,		/* request complete, response not made yet */
+	CONN_UPLOAD,		/* reading the body of a Titan upload */
 	CONN_WRITE,		/* writing head, body, then the file */
 	CONN_SHUTDOWN,		/* sending close_notify */
 	CONN_LINGER		/* draining what the client still sends */
@@ -78,6 +79,7 @@ struct conn {
 	bool			 logged;	/* the access line is written */
 	struct addrlimit_hold	 hold;		/* counted for its address */
 	unsigned int		 slow_down;	/* > 0: answer 44, wait this */
+	struct titan_upload	*up;		/* a Titan body being read */
 };
 
 /* Why a client that sent nothing was closed: logged at debug level. */
@@ -223,6 +225,10 @@ conn_on_timeout(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_READ:
 		conn_close(c, "request timeout");
+		break;
+	case CONN_UPLOAD:
+		conn_close(c, "request timeout during the upload; nothing "
+		    "kept");
 		break;
 	case CONN_LINGER:
 		conn_close(c, NULL);
@@ -606,7 +612,48 @@ conn_slow_down(struct conn *c)
 	(void)gopher_error(&c->resp.body, span_make(msg, (size_t)n));
 }
 
-static void
+/*
+ * The response is made: write it, under the write deadline.  False when
+ * the file could not be read and the connection is closed.
+ */
+static bool
+conn_start_write(struct conn *c)
+{
+	c->phase = CONN_PHASE_HEAD;
+	c->out = c->resp.head.p;
+	c->outlen = c->resp.head.len;
+	c->fileleft = c->resp.fd != -1 ? c->resp.size : 0;
+	if (conn_pack_small(c) == -1) {
+		conn_close(c, "cannot read the file");
+		return false;
+	}
+	c->state = CONN_WRITE;
+	conn_deadline(c, worker_setup(c->w)->write_timeout);
+	return true;
+}
+
+/*
+ * A Titan request: once serve accepts it, its body is read next, and the
+ * request deadline still runs; the first bytes of the body may have come
+ * with the line.  The token is starred out before any log sees the line.
+ * False when resp already holds the answer.
+ */
+static bool
+conn_upload_start(struct conn *c, const struct serve_client *cl)
+{
+	c->up = serve_titan(&worker_setup(c->w)->serve,
+	    span_make(c->req, c->linelen), cl, &c->resp);
+	titan_redact_token(c->req, c->linelen);
+	if (c->up == NULL)
+		return false;
+	titan_upload_write(c->up, c->req + c->linelen,
+	    c->reqlen - c->linelen);
+	c->state = CONN_UPLOAD;
+	return true;
+}
+
+/* False when the connection was closed instead. */
+static bool
 conn_respond(struct conn *c)
 {
 	const struct worker_setup	*ws = worker_setup(c->w);
@@ -620,20 +667,50 @@ conn_respond(struct conn *c)
 	}
 	if (c->slow_down > 0)
 		conn_slow_down(c);
-	else if (c->proto == WORKER_GEMINI)
+	else if (c->proto == WORKER_GEMINI && titan_is_request(line)) {
+		if (conn_upload_start(c, &cl))
+			return true;
+	} else if (c->proto == WORKER_GEMINI)
 		serve_gemini(&ws->serve, line, &cl, &c->resp);
 	else
 		serve_gopher(&ws->serve, line, &c->resp);
-	c->phase = CONN_PHASE_HEAD;
-	c->out = c->resp.head.p;
-	c->outlen = c->resp.head.len;
-	c->fileleft = c->resp.fd != -1 ? c->resp.size : 0;
-	if (conn_pack_small(c) == -1) {
-		conn_close(c, "cannot read the file");
-		return;
+	return conn_start_write(c);
+}
+
+/*
+ * Read exactly the announced body into the upload, then answer.  A client
+ * that leaves early, or the deadline, closes the connection, and
+ * conn_close removes the temporary file: nothing partial is kept.
+ */
+static bool
+conn_read_upload(struct conn *c)
+{
+	enum conn_io	r;
+	size_t		want, got;
+
+	if (c->chunk == NULL && (c->chunk = mem_malloc(CONN_CHUNK)) == NULL) {
+		conn_close(c, "out of memory during the upload; nothing kept");
+		return false;
 	}
-	c->state = CONN_WRITE;
-	conn_deadline(c, ws->write_timeout);
+	while (!titan_upload_complete(c->up)) {
+		want = c->up->size - c->up->got;
+		r = conn_read(c, c->chunk, want < CONN_CHUNK ? want :
+		    CONN_CHUNK, &got);
+		if (r == CONN_IO_WANT_READ || r == CONN_IO_WANT_WRITE) {
+			conn_wait(c, r);
+			return false;
+		}
+		if (r != CONN_IO_OK) {
+			conn_close(c, r == CONN_IO_EOF ?
+			    "client closed during the upload; nothing kept" :
+			    "error reading the upload; nothing kept");
+			return false;
+		}
+		titan_upload_write(c->up, c->chunk, got);
+	}
+	serve_titan_done(c->up, &c->resp);
+	c->up = NULL;
+	return conn_start_write(c);
 }
 
 /* Move to the next piece of the response once the current one is out. */
@@ -806,7 +883,12 @@ conn_step(struct conn *c)
 				return;
 			break;
 		case CONN_RESPOND:
-			conn_respond(c);
+			if (!conn_respond(c))
+				return;
+			break;
+		case CONN_UPLOAD:
+			if (!conn_read_upload(c))
+				return;
 			break;
 		case CONN_WRITE:
 			if (!conn_write_response(c))
@@ -881,6 +963,10 @@ conn_close(struct conn *c, const char *reason)
 		event_free(c->wr);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->up != NULL) {
+		titan_upload_abort(c->up);
+		free(c->up);
+	}
 	response_free(&c->resp);
 	free(c->chunk);
 	free(c->proxy);

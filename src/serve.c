@@ -26,6 +26,7 @@ response_init(struct response *r)
 	r->host[0] = '\0';
 	r->cert_sha256[0] = '\0';
 	r->cert_subject[0] = '\0';
+	r->note[0] = '\0';
 }
 
 void
@@ -597,6 +598,37 @@ serve_redirect(const struct serve_ctx *sc, const struct gemini_request *req,
 	buf_free(&loc);
 }
 
+/*
+ * What every Gemini request, and every Titan one in its Gemini form,
+ * passes first: the checks of gemini_parse_request, then the host is the
+ * one the handshake named.  Returns 0 with req's path squeezed, or -1
+ * when r holds the answer.
+ */
+static int
+serve_admit(const struct serve_ctx *sc, struct span line,
+    const struct serve_client *cl, struct gemini_request *req,
+    struct response *r)
+{
+	const char	*reason = NULL;
+	int		 status;
+
+	status = gemini_parse_request(line, sc->policy, req, &reason);
+	if (status != 0) {
+		serve_status(r, status, reason);
+		return -1;
+	}
+	memcpy(r->host, req->host, sizeof(r->host));
+	/* A certificate for one name must not be used to fetch another. */
+	if (cl != NULL && cl->sni != NULL && strcasecmp(cl->sni,
+	    req->host) != 0) {
+		serve_status(r, GEMINI_PROXY_REFUSED,
+		    "Request host does not match the TLS server name");
+		return -1;
+	}
+	req->path_len = vhost_squeeze_slashes(req->path, req->path_len);
+	return 0;
+}
+
 void
 serve_gemini(const struct serve_ctx *sc, struct span line,
     const struct serve_client *cl, struct response *r)
@@ -604,9 +636,7 @@ serve_gemini(const struct serve_ctx *sc, struct span line,
 	struct gemini_request	 req;
 	struct serve_ctx	 v;
 	struct capsule_obj	 obj;
-	const char		*reason = NULL;
 	unsigned long		 failed = mem_failures();
-	int			 status;
 
 	/*
 	 * Room for any header first: a failure later on can then still be
@@ -619,20 +649,8 @@ serve_gemini(const struct serve_ctx *sc, struct span line,
 		return;
 	}
 	serve_note_cert(cl, r);
-	status = gemini_parse_request(line, sc->policy, &req, &reason);
-	if (status != 0) {
-		serve_status(r, status, reason);
+	if (serve_admit(sc, line, cl, &req, r) == -1)
 		return;
-	}
-	memcpy(r->host, req.host, sizeof(r->host));
-	/* A certificate for one name must not be used to fetch another. */
-	if (cl != NULL && cl->sni != NULL && strcasecmp(cl->sni,
-	    req.host) != 0) {
-		serve_status(r, GEMINI_PROXY_REFUSED,
-		    "Request host does not match the TLS server name");
-		return;
-	}
-	req.path_len = vhost_squeeze_slashes(req.path, req.path_len);
 	serve_pick(sc, span_cstr(req.host), span_make(req.path, req.path_len),
 	    &v);
 	if (v.rule != NULL && v.rule->client_cert && !serve_cert_ok(&v, cl, r))
@@ -654,6 +672,207 @@ serve_gemini(const struct serve_ctx *sc, struct span line,
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 	/* Only now may rendered posts leave the cache: the page is built. */
 	cache_trim(sc->cache);
+}
+
+/*
+ * Titan.  An upload is checked like a read (the same host, port and path
+ * rules) and then by its own upload rule; only when everything holds is a
+ * temporary file opened for the body.
+ */
+
+/* The first upload rule of vh matching path, or NULL. */
+static const struct config_path *
+serve_titan_rule(const struct config_vhost *vh, struct span path)
+{
+	size_t	i;
+
+	for (i = 0; vh != NULL && i < vh->npaths; i++)
+		if (vh->paths[i].titan && vh->paths[i].client_cert &&
+		    vhost_rule_matches(&vh->paths[i], path))
+			return &vh->paths[i];
+	return NULL;
+}
+
+/*
+ * Where the uploaded file is read: gemini://host[:port] and the encoded
+ * path, a post's .md as its .gmi and an index as its directory, as the
+ * capsule serves them.  Returns 0, or -1 when it does not fit.
+ */
+static int
+serve_titan_location(const struct serve_ctx *sc,
+    const struct gemini_request *req, char *out, size_t outsz)
+{
+	struct span	 path = span_make(req->path, req->path_len);
+	struct span	 name;
+	const char	*suffix = "";
+	struct buf	 b;
+	size_t		 i;
+	bool		 v6;
+	int		 rc;
+
+	for (i = path.n; i > 0 && path.p[i - 1] != '/'; i--)
+		;
+	name = span_make(path.p + i, path.n - i);
+	if (span_eq_cstr(name, "index.md") || span_eq_cstr(name, "index.gmi"))
+		path.n = i;
+	else if (name.n > 3 && memcmp(name.p + name.n - 3, ".md", 3) == 0) {
+		path.n -= 3;
+		suffix = ".gmi";
+	}
+	buf_init(&b, outsz - 1);
+	/* An IPv6 literal keeps its brackets in a URL. */
+	v6 = strchr(req->host, ':') != NULL;
+	rc = buf_printf(&b, "gemini://%s%s%s", v6 ? "[" : "", req->host,
+	    v6 ? "]" : "");
+	if (rc == 0 && sc->policy->port != 1965)
+		rc = buf_printf(&b, ":%u", sc->policy->port);
+	if (rc == 0)
+		rc = url_encode_path(path, &b);
+	if (rc == 0)
+		rc = buf_puts(&b, suffix);
+	if (rc == 0 && buf_cstr(&b) != NULL)
+		snprintf(out, outsz, "%s", b.p);
+	else
+		rc = -1;
+	buf_free(&b);
+	return rc;
+}
+
+/* The checks of the upload rule; true when the upload may go ahead. */
+static bool
+serve_titan_allowed(const struct serve_ctx *v, const struct serve_client *cl,
+    const struct titan_request *treq, const struct gemini_request *req,
+    struct response *r)
+{
+	char	meta[128];
+
+	if (v->rule == NULL) {
+		r->reason = "no titan rule for this path";
+		serve_status(r, GEMINI_BAD_REQUEST,
+		    "Uploads are not accepted here");
+		return false;
+	}
+	if (!serve_cert_ok(v, cl, r))
+		return false;
+	if (v->rule->titan_token != NULL && !titan_token_ok(span_make(
+	    treq->token, treq->token_len), v->rule->titan_token)) {
+		serve_status(r, GEMINI_BAD_REQUEST, "Wrong or missing token");
+		return false;
+	}
+	if (treq->size > v->rule->titan_max_size) {
+		snprintf(r->note, sizeof(r->note), "upload of %zu bytes is "
+		    "above max_size %u", treq->size, v->rule->titan_max_size);
+		r->reason = r->note;
+		snprintf(meta, sizeof(meta), "Upload is larger than the limit "
+		    "of %u bytes here", v->rule->titan_max_size);
+		serve_status(r, GEMINI_BAD_REQUEST, meta);
+		return false;
+	}
+	if (capsule_has_dot_component(req->path, req->path_len)) {
+		serve_status(r, GEMINI_BAD_REQUEST,
+		    "Hidden files and directories cannot be uploaded to");
+		return false;
+	}
+	if (!titan_name_ok(span_make(req->path, req->path_len))) {
+		serve_status(r, GEMINI_BAD_REQUEST, "Only .gmi, .md, .txt and "
+		    "image files (.png, .jpg, .gif, .webp) can be uploaded");
+		return false;
+	}
+	return true;
+}
+
+/* Open the temporary file; NULL when r holds the answer. */
+static struct titan_upload *
+serve_titan_open(const struct serve_ctx *v, const struct gemini_request *req,
+    size_t size, struct response *r)
+{
+	struct titan_upload	*up;
+
+	if ((up = mem_malloc(sizeof(*up))) == NULL) {
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+		return NULL;
+	}
+	titan_upload_init(up);
+	if (serve_titan_location(v, req, up->location,
+	    sizeof(up->location)) == -1) {
+		free(up);
+		serve_status(r, GEMINI_BAD_REQUEST, "Path is too long");
+		return NULL;
+	}
+	switch (titan_upload_open(up, v->capsule, req->path, req->path_len,
+	    size)) {
+	case TITAN_OPEN_OK:
+		return up;
+	case TITAN_OPEN_NO_DIR:
+		r->reason = "upload directory missing or outside the capsule";
+		serve_status(r, GEMINI_NOT_FOUND, "No such directory: create "
+		    "it before uploading into it");
+		break;
+	case TITAN_OPEN_NOT_FILE:
+		serve_status(r, GEMINI_BAD_REQUEST, "This name is taken by a "
+		    "directory or a special file");
+		break;
+	case TITAN_OPEN_ERROR:
+		log_warn("%s%s: cannot store an upload", v->capsule->root,
+		    req->path);
+		serve_status(r, GEMINI_TEMPORARY_FAILURE,
+		    "Cannot store uploads here");
+		break;
+	}
+	free(up);
+	return NULL;
+}
+
+struct titan_upload *
+serve_titan(const struct serve_ctx *sc, struct span line,
+    const struct serve_client *cl, struct response *r)
+{
+	struct titan_request	 treq;
+	struct gemini_request	 req;
+	struct serve_ctx	 v;
+	struct titan_upload	*up;
+	char			 gline[GEMINI_URL_MAX + 8];
+	const char		*reason = NULL;
+	int			 status, n;
+
+	serve_note_cert(cl, r);
+	if ((status = titan_parse_request(line, &treq, &reason)) != 0) {
+		serve_status(r, status, reason);
+		return NULL;
+	}
+	/* The same URL under the gemini scheme: the same checks as a read. */
+	n = snprintf(gline, sizeof(gline), "gemini%.*s\r\n",
+	    (int)(treq.url.n - 5), treq.url.p + 5);
+	if (n < 0 || (size_t)n >= sizeof(gline)) {
+		serve_status(r, GEMINI_BAD_REQUEST, "Request is too long");
+		return NULL;
+	}
+	if (serve_admit(sc, span_make(gline, (size_t)n), cl, &req, r) == -1)
+		return NULL;
+	serve_pick(sc, span_cstr(req.host), span_make(req.path, req.path_len),
+	    &v);
+	v.rule = serve_titan_rule(v.site != NULL ? v.site->cfg : NULL,
+	    span_make(req.path, req.path_len));
+	if (!serve_titan_allowed(&v, cl, &treq, &req, r))
+		return NULL;
+	if ((up = serve_titan_open(&v, &req, treq.size, r)) != NULL)
+		snprintf(r->note, sizeof(r->note), "stored %zu bytes (%s)",
+		    treq.size, treq.mime);
+	return up;
+}
+
+void
+serve_titan_done(struct titan_upload *up, struct response *r)
+{
+	if (titan_upload_commit(up) == -1) {
+		log_warn("cannot store the upload for %s", up->location);
+		serve_status(r, GEMINI_TEMPORARY_FAILURE,
+		    "Cannot store the upload");
+	} else {
+		r->reason = r->note;
+		serve_status(r, GEMINI_REDIRECT_TEMPORARY, up->location);
+	}
+	free(up);
 }
 
 /*

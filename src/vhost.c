@@ -79,7 +79,8 @@ vhost_rule(const struct config_vhost *vh, struct span path)
 	if (vh == NULL)
 		return NULL;
 	for (i = 0; i < vh->npaths; i++)
-		if (vhost_rule_matches(&vh->paths[i], path))
+		if (!vh->paths[i].titan &&
+		    vhost_rule_matches(&vh->paths[i], path))
 			return &vh->paths[i];
 	return NULL;
 }

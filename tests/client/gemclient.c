@@ -39,8 +39,11 @@ enum {
 	GC_NONOTIFY = 4
 };
 
-/* Ceiling on the request we build, so a typo in -R cannot eat memory. */
-#define REQ_MAX		(64L * 1024 * 1024)
+/*
+ * Ceiling on the request we build, so a typo in -R cannot eat memory: a
+ * Titan body as large as the server accepts, and its request line.
+ */
+#define REQ_MAX		(64L * 1024 * 1024 + 4096)
 /* Ceiling on the first line kept for -o header and -o status. */
 #define HEAD_MAX	(64UL * 1024)
 #define REPEATS_MAX	16
@@ -70,6 +73,7 @@ struct opts {
 	const char	*cert;
 	const char	*key;
 	const char	*sessfile;
+	const char	*body;		/* -T: a file sent after the request */
 	const char	*repeats[REPEATS_MAX];
 	size_t		 nrepeats;
 	struct buf	 req;
@@ -82,6 +86,7 @@ struct opts {
 	bool		 plain;
 	bool		 nothing;
 	bool		 close_early;
+	bool		 quit;		/* -q: close once the request is sent */
 	bool		 verbose;
 	bool		 need_notify;
 };
@@ -109,8 +114,8 @@ struct sink {
 };
 
 static const char *const usage_text[] = {
-"usage: gemclient [-NnPvx] [-c cert -k key] [-d ms] [-o mode] [-R char:n]",
-"                 [-r file] [-s name] [-t sec] [-w ms] [-X n]",
+"usage: gemclient [-NnPqvx] [-c cert -k key] [-d ms] [-o mode] [-R char:n]",
+"                 [-r file] [-s name] [-T file] [-t sec] [-w ms] [-X n]",
 "                 host port [request]",
 "  request    bytes to send after the handshake, exactly (no CRLF added);",
 "             escapes: \\r \\n \\t \\0 \\\\ \\xHH",
@@ -123,11 +128,15 @@ static const char *const usage_text[] = {
 "             without CRLF, then a newline), body (everything after the",
 "             first CRLF), status (the two-digit status, then a newline)",
 "  -P         plain TCP, no TLS (Gopher)",
+"  -q         close (with close_notify) once the request is sent, without",
+"             reading a reply: a client that gives up half-way",
 "  -R char:n  append n copies of char (escapes allowed) after the request;",
 "             may be repeated",
 "  -r file    offer the session saved in file if it exists, then save the",
 "             new session there",
 "  -s name    SNI server name (default: host; -s '' sends none)",
+"  -T file    append the bytes of file after the request and any -R: the",
+"             body of a Titan upload",
 "  -t sec     overall timeout in seconds (default 15)",
 "  -v         report on stderr: TLS version, cipher, resumed (with -r),",
 "             close_notify, bytes received, elapsed milliseconds",
@@ -244,6 +253,30 @@ unescape(const char *p, size_t n, struct buf *out)
 	return 0;
 }
 
+/* Append the bytes of the -T file, as they are. */
+static int
+add_file(struct buf *req, const char *path)
+{
+	char	chunk[4096];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(req, chunk, (size_t)n) == -1) {
+			warnx("request longer than %ld bytes", REQ_MAX);
+			close(fd);
+			return -1;
+		}
+	if (n == -1)
+		warn("%s", path);
+	close(fd);
+	return n == -1 ? -1 : 0;
+}
+
 /*
  * Append -R CHAR:N.  The count follows the last colon, so that "::3"
  * means three colons.
@@ -322,6 +355,11 @@ check_combos(const struct opts *o)
 		warnx("-n and -x exclude each other");
 		return -1;
 	}
+	if (o->quit && (o->nothing || o->close_early || o->abort_after >= 0 ||
+	    o->need_notify)) {
+		warnx("-q reads nothing: -n, -x, -X and -N do not apply");
+		return -1;
+	}
 	if ((o->nothing || o->close_early) && o->req.len > 0) {
 		warnx("-n and -x send no request");
 		return -1;
@@ -361,6 +399,9 @@ parse_opt(struct opts *o, int ch, const char *arg)
 	case 'P':
 		o->plain = true;
 		break;
+	case 'q':
+		o->quit = true;
+		break;
 	case 'R':
 		if (o->nrepeats == REPEATS_MAX) {
 			warnx("at most %d -R options", REPEATS_MAX);
@@ -374,6 +415,9 @@ parse_opt(struct opts *o, int ch, const char *arg)
 	case 's':
 		o->sni = arg;
 		o->has_sni = true;
+		break;
+	case 'T':
+		o->body = arg;
 		break;
 	case 't':
 		if (parse_num(arg, 1, TIMEOUT_MAX, &o->timeout_s) == -1)
@@ -406,7 +450,7 @@ parse_args(struct opts *o, int argc, char **argv)
 	int	ch;
 
 	/* "+": stop at host, so a request can never be taken for options. */
-	while ((ch = getopt(argc, argv, "+c:d:k:Nno:PR:r:s:t:vw:X:x")) != -1)
+	while ((ch = getopt(argc, argv, "+c:d:k:Nno:PqR:r:s:T:t:vw:X:x")) != -1)
 		if (parse_opt(o, ch, optarg) == -1)
 			return -1;
 	argc -= optind;
@@ -422,6 +466,8 @@ parse_args(struct opts *o, int argc, char **argv)
 	for (i = 0; i < o->nrepeats; i++)
 		if (add_repeat(&o->req, o->repeats[i]) == -1)
 			return -1;
+	if (o->body != NULL && add_file(&o->req, o->body) == -1)
+		return -1;
 	return check_combos(o);
 }
 
@@ -915,6 +961,8 @@ exchange(struct conn *c, const struct opts *o, struct sink *s)
 		return GC_OK;
 	if (!o->nothing && (rc = send_request(c, o)) != GC_OK)
 		return rc;
+	if (o->quit)
+		return GC_OK;
 	return read_response(c, o, s);
 }
 
@@ -988,7 +1036,8 @@ done:
 	if (rc == GC_TIMEOUT)
 		warnx("timed out after %ld s", o->timeout_s);
 	buf_free(&s.head);
-	conn_close(&c, c.close_notify || (o->close_early && rc == GC_OK));
+	conn_close(&c, c.close_notify || ((o->close_early || o->quit) &&
+	    rc == GC_OK));
 	return rc;
 }
 

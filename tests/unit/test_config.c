@@ -1486,8 +1486,9 @@ test_example_comments(void)
 	CHECK_STR("", buf_cstr(&err) ? err.p : "?");
 	CHECK_INT(2, cfg.nvhosts);
 	CHECK_INT(2, cfg.vhosts[0].types.n);
-	CHECK_INT(4, cfg.vhosts[0].npaths);
+	CHECK_INT(5, cfg.vhosts[0].npaths);
 	CHECK_INT(1, cfg.vhosts[0].paths[1].nfingerprints);
+	CHECK(cfg.vhosts[0].paths[2].titan);
 	CHECK_STR("example.net", cfg.vhosts[1].hostname);
 	CHECK_INT(1, cfg.vhosts[1].npaths);
 	config_free(&cfg);
