@@ -43,7 +43,7 @@ struct addrlimit_policy {
 	unsigned int			 rate;	/* requests per window */
 	unsigned int			 rate_window;	/* seconds */
 	unsigned int			 per_address;	/* open connections */
-	const struct config_cidr	*exempt;	/* never limited */
+	const struct proxy_net		*exempt;	/* never limited */
 	size_t				 nexempt;
 };
 

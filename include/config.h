@@ -93,16 +93,6 @@ struct config_listen {
 };
 
 /*
- * A block of addresses (limits.exempt): "10.0.0.0/8", "::1".  The bytes
- * are in network order with the bits after the prefix cleared.
- */
-struct config_cidr {
-	bool		 v6;
-	unsigned char	 addr[16];	/* 4 used for IPv4 */
-	unsigned int	 bits;		/* prefix length */
-};
-
-/*
  * Where a key or an entry was written, for the checks made after the
  * parse; line 0 when it came from the command line or a default.
  */
@@ -252,7 +242,7 @@ struct config {
 	unsigned int		 max_per_address;	/* open connections */
 	unsigned int		 rate;		/* requests per rate_window */
 	unsigned int		 rate_window;	/* seconds */
-	struct config_cidr	*exempt;	/* addresses never limited */
+	struct proxy_net	*exempt;	/* addresses never limited */
 	size_t			 nexempt;
 };
 
@@ -289,15 +279,6 @@ int	config_load_mem(struct config *cfg, const char *name,
  * address in a message ("has no port").
  */
 int	config_parse_listen(struct span s, struct config_listen *out,
-	    const char **reason);
-
-/*
- * Parse "ADDRESS/BITS" or a lone ADDRESS (IPv4 or IPv6, BITS up to 32 or
- * 128; a lone address is all its bits) into out, clearing the bits after
- * the prefix.  Returns 0, or -1 with *reason a static phrase as for
- * config_parse_listen ("is not an IP address").
- */
-int	config_parse_cidr(struct span s, struct config_cidr *out,
 	    const char **reason);
 
 /*

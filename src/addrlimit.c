@@ -141,36 +141,11 @@ addrlimit_key(const struct sockaddr *sa)
 	return k != 0 ? k : ADDRLIMIT_KEY_V6_ZERO;
 }
 
-static bool
-addrlimit_cidr_match(const struct config_cidr *c, const unsigned char *p,
-    size_t n)
-{
-	unsigned int	full = c->bits / 8, rest = c->bits % 8;
-	unsigned char	mask;
-
-	if ((c->v6 ? 16 : 4) != n)
-		return false;
-	if (memcmp(c->addr, p, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	mask = (unsigned char)(0xff << (8 - rest));
-	return (c->addr[full] & mask) == (p[full] & mask);
-}
-
 bool
 addrlimit_is_exempt(const struct addrlimit_policy *pol,
     const struct sockaddr *sa)
 {
-	const unsigned char	*p;
-	size_t			 n, i;
-
-	if ((n = addrlimit_bytes(sa, &p)) == 0)
-		return false;
-	for (i = 0; i < pol->nexempt; i++)
-		if (addrlimit_cidr_match(&pol->exempt[i], p, n))
-			return true;
-	return false;
+	return proxy_net_match(pol->exempt, pol->nexempt, sa);
 }
 
 /* A finaliser that spreads every input bit (splitmix64's). */

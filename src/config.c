@@ -1748,66 +1748,32 @@ key_vhosts(struct parser *p, const struct key *k)
 	return each_entry(p, k, vhost_entry, &n, &given, &m);
 }
 
-/* Longest "ADDRESS/BITS": an IPv6 address in full, '/', three digits. */
-#define CIDR_TEXT_MAX	(INET6_ADDRSTRLEN + 4)
-
-int
-config_parse_cidr(struct span s, struct config_cidr *out, const char **reason)
-{
-	char		 text[CIDR_TEXT_MAX + 1];
-	long		 slash = span_index(s, '/');
-	size_t		 alen = slash == -1 ? s.n : (size_t)slash, i;
-	unsigned int	 bits, max;
-
-	memset(out, 0, sizeof(*out));
-	*reason = "is not an IP address";
-	/* inet_pton would stop at a NUL and accept what came before it. */
-	if (alen == 0 || alen > CIDR_TEXT_MAX || memchr(s.p, '\0', s.n))
-		return -1;
-	memcpy(text, s.p, alen);
-	text[alen] = '\0';
-	if (inet_pton(AF_INET, text, out->addr) == 1)
-		max = 32;
-	else if (inet_pton(AF_INET6, text, out->addr) == 1) {
-		out->v6 = true;
-		max = 128;
-	} else
-		return -1;
-	bits = max;
-	if (slash != -1 && parse_uint(span_make(s.p + alen + 1, s.n - alen - 1),
-	    0, max, &bits) == -1) {
-		*reason = max == 32 ?
-		    "has a prefix length that is not 0 to 32" :
-		    "has a prefix length that is not 0 to 128";
-		return -1;
-	}
-	out->bits = bits;
-	for (i = bits / 8; i < 16; i++)
-		out->addr[i] &= i == bits / 8 ?
-		    (unsigned char)(0xff << (8 - bits % 8)) : 0;
-	return 0;
-}
-
+/* One ADDRESS or ADDRESS/BITS entry, added to the list *nets of *n. */
 static int
-exempt_entry(struct parser *p, const struct key *k)
+net_entry(struct parser *p, const struct key *k, struct proxy_net **nets,
+    size_t *n)
 {
-	struct config_cidr	 c, *nc;
+	struct proxy_net	 net, *nn;
 	const char		*reason;
 	struct span		 s;
 	int			 r;
 
 	if ((r = entry_scalar(p, k, &s)) != 1)
 		return r;
-	if (config_parse_cidr(s, &c, &reason) == -1)
+	if (proxy_net_parse(s, &net, &reason) == -1)
 		return report(p, p->ev.start_mark, "'%s' entry %s %s; write "
-		    "ADDRESS or ADDRESS/BITS, e.g. 192.0.2.0/24 or \"::1\"",
-		    qname(p, k), kind(p), reason);
-	nc = mem_realloc(p->cfg->exempt, (p->cfg->nexempt + 1) * sizeof(*nc));
-	if (nc == NULL)
+		    "e.g. %s", qname(p, k), kind(p), reason, k->example);
+	if ((nn = mem_realloc(*nets, (*n + 1) * sizeof(*nn))) == NULL)
 		return out_of_memory(p);
-	nc[p->cfg->nexempt++] = c;
-	p->cfg->exempt = nc;
+	nn[(*n)++] = net;
+	*nets = nn;
 	return 0;
+}
+
+static int
+exempt_entry(struct parser *p, const struct key *k)
+{
+	return net_entry(p, k, &p->cfg->exempt, &p->cfg->nexempt);
 }
 
 static int
@@ -1856,24 +1822,7 @@ key_ticket_key(struct parser *p, const struct key *k)
 static int
 proxy_from_entry(struct parser *p, const struct key *k)
 {
-	struct config		*cfg = p->cfg;
-	struct proxy_net	 net, *nn;
-	const char		*reason;
-	struct span		 s;
-	int			 r;
-
-	if ((r = entry_scalar(p, k, &s)) != 1)
-		return r;
-	if (proxy_net_parse(s, &net, &reason) == -1)
-		return report(p, p->ev.start_mark, "'%s' entry %s %s; write "
-		    "e.g. %s", qname(p, k), kind(p), reason, k->example);
-	nn = mem_realloc(cfg->proxy_from, (cfg->nproxy_from + 1) *
-	    sizeof(*nn));
-	if (nn == NULL)
-		return out_of_memory(p);
-	nn[cfg->nproxy_from++] = net;
-	cfg->proxy_from = nn;
-	return 0;
+	return net_entry(p, k, &p->cfg->proxy_from, &p->cfg->nproxy_from);
 }
 
 static int

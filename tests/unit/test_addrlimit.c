@@ -211,15 +211,15 @@ test_exempt_blocks(void)
 {
 	struct addrlimit	*t = addrlimit_new(ADDRLIMIT_SLOTS);
 	struct addrlimit_policy	 pol = policy(1, 60, 1);
-	struct config_cidr	 ex[3];
+	struct proxy_net	 ex[3];
 	const char		*reason;
 	unsigned int		 wait;
 	int			 i;
 
-	CHECK_INT(0, config_parse_cidr(span_cstr("127.0.0.0/8"), &ex[0],
+	CHECK_INT(0, proxy_net_parse(span_cstr("127.0.0.0/8"), &ex[0],
 	    &reason));
-	CHECK_INT(0, config_parse_cidr(span_cstr("::1"), &ex[1], &reason));
-	CHECK_INT(0, config_parse_cidr(span_cstr("2001:db8:ff00::/41"),
+	CHECK_INT(0, proxy_net_parse(span_cstr("::1"), &ex[1], &reason));
+	CHECK_INT(0, proxy_net_parse(span_cstr("2001:db8:ff00::/41"),
 	    &ex[2], &reason));
 	pol.exempt = ex;
 	pol.nexempt = 3;
