@@ -48,9 +48,12 @@ struct md2gmi_list {
 	char		 prefix[48];
 };
 
+/* A link of the current block; its bytes are in ctx->lnk. */
 struct md2gmi_link {
-	char		*url;
-	char		*label;		/* NULL: the client shows the URL */
+	size_t		 url;		/* offset of the URL */
+	size_t		 url_len;
+	size_t		 label;		/* offset of the label */
+	size_t		 label_len;	/* 0: the client shows the URL */
 	bool		 numbered;
 };
 
@@ -90,6 +93,12 @@ struct md2gmi {
 	struct buf		 tmp2;
 	struct buf		 code_src;	/* source of the open image */
 	struct md2gmi_link	*links;		/* links of the current block */
+	struct buf		 lnk;		/* their URLs and labels */
+	const char		*base;		/* the post's URL path, or "/" */
+	struct buf		 base_esc;	/* base escaped, once needed */
+	struct buf		 rel_ref;	/* scratch for relative links */
+	struct buf		 rel_abs;
+	struct buf		 rel_fs;
 	size_t			 nlinks;
 	size_t			 caplinks;
 	size_t			 total_links;
@@ -582,6 +591,44 @@ attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
 
 /* URLs. */
 
+/* Is every byte one url_escape_relative keeps, with no guard needed? */
+static bool
+md_ref_plain(struct span ref)
+{
+	size_t		i;
+	unsigned char	c;
+
+	if (ref.n >= 2 && ref.p[0] == '/' && ref.p[1] == '/')
+		return false;
+	for (i = 0; i < ref.n; i++) {
+		c = (unsigned char)ref.p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '/' || c == '.' ||
+		    c == '-' || c == '_' || c == '~'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * md2gmi_resolve with the base already escaped and a scratch buffer for
+ * the reference, so that a post with many links escapes its URL once.
+ */
+static int
+md_resolve(struct span base_esc, struct span ref, struct buf *tmp,
+    struct buf *out)
+{
+	if (url_scheme(ref).n > 0 || span_starts_with(ref, "//"))
+		return buf_append_span(out, ref);
+	if (!md_ref_plain(ref)) {
+		buf_reset(tmp);
+		if (url_escape_relative(ref, tmp) == -1)
+			return -1;
+		ref = buf_span(tmp);
+	}
+	return url_resolve(base_esc, ref, out, NULL);
+}
+
 /*
  * Both sides are escaped first: the base is a decoded URL path and the
  * reference is what a person wrote, and url_resolve takes neither raw.
@@ -598,12 +645,10 @@ md2gmi_resolve(const char *base, struct span ref, struct buf *out)
 		base = "/";
 	buf_init(&b, 3 * strlen(base) + 2);
 	buf_init(&r, 3 * ref.n + 2);
-	if (url_escape_relative(span_cstr(base), &b) == -1 ||
-	    url_escape_relative(ref, &r) == -1 ||
-	    url_resolve(buf_span(&b), buf_span(&r), out, NULL) == -1)
+	if (url_escape_relative(span_cstr(base), &b) == -1)
 		rc = -1;
 	else
-		rc = 0;
+		rc = md_resolve(buf_span(&b), ref, &r, out);
 	buf_free(&b);
 	buf_free(&r);
 	return rc;
@@ -628,17 +673,21 @@ md_capsule_path(struct span path, struct buf *out)
 	return 0;
 }
 
+/* Every link asks, so the length picks the names worth comparing. */
 static bool
-md_bad_scheme(struct span scheme)
+md_bad_scheme(struct span s)
 {
-	static const char	*bad[] = { "javascript", "vbscript", "data",
-	    "file" };
-	size_t			 i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (span_caseeq_cstr(scheme, bad[i]))
-			return true;
-	return false;
+	switch (s.n) {
+	case 4:
+		return strncasecmp(s.p, "data", 4) == 0 ||
+		    strncasecmp(s.p, "file", 4) == 0;
+	case 8:
+		return strncasecmp(s.p, "vbscript", 8) == 0;
+	case 10:
+		return strncasecmp(s.p, "javascript", 10) == 0;
+	default:
+		return false;
+	}
 }
 
 /* Links. */
@@ -679,74 +728,6 @@ md_ends_with_ci(struct span s, const char *suf)
 	return s.n >= n && strncasecmp(s.p + s.n - n, suf, n) == 0;
 }
 
-/*
- * Map a relative reference to a capsule URL: resolve it against the post,
- * turn a .md target (or an Astro-style /slug/ route) into its .gmi page
- * and check that the target exists.  1 kept, 0 missing, -1 no memory.
- */
-static int
-md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
-{
-	struct buf	 abs, fs;
-	struct url	 u;
-	struct span	 path, rest;
-	size_t		 flen;
-	long		 hash;
-	int		 rc = 0;
-
-	/* Escaping may triple every byte of the base and the reference. */
-	buf_init(&abs, 3 * (raw.n + strlen(ctx->opts->base ?
-	    ctx->opts->base : "/")) + 8);
-	buf_init(&fs, abs.max + 8);
-	if (md2gmi_resolve(ctx->opts->base, raw, &abs) == -1)
-		goto fail;
-	if (abs.len == 0 || url_split(buf_span(&abs), &u) == -1)
-		goto done;
-	path = u.path;
-	rest = span_make(path.p + path.n, abs.len - (size_t)(path.p +
-	    path.n - abs.p));
-	if (md_capsule_path(path, &fs) == -1)
-		goto done;
-	if (md_ends_with_ci(path, ".md")) {
-		if (!md_exists(ctx, fs.p))
-			goto done;
-		path.n -= 3;
-		/* The page of a post has no anchors to keep. */
-		if (rest.n > 0 && rest.p[0] == '?') {
-			if ((hash = span_index(rest, '#')) != -1)
-				rest.n = (size_t)hash;
-		} else
-			rest.n = 0;
-		rc = url_escape_uri(path, out) == -1 || buf_puts(out, ".gmi") ==
-		    -1 || url_escape_uri(rest, out) == -1 ? -1 : 1;
-		goto done;
-	}
-	if (path.n > 1 && path.p[path.n - 1] == '/') {
-		flen = fs.len;
-		fs.p[flen - 1] = '\0';
-		fs.len = flen - 1;
-		if (buf_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
-		    ctx->opts->exists != NULL && md_exists(ctx, fs.p)) {
-			rc = url_escape_uri(span_make(path.p, path.n - 1),
-			    out) == -1 || buf_puts(out, ".gmi") == -1 ? -1 : 1;
-			goto done;
-		}
-		fs.len = flen - 1;
-		if (buf_puts(&fs, "/") == -1 || buf_cstr(&fs) == NULL)
-			goto fail;
-	}
-	if (md_exists(ctx, fs.p))
-		rc = url_escape_uri(path, out) == -1 ||
-		    url_escape_uri(rest, out) == -1 ? -1 : 1;
-	goto done;
-fail:
-	rc = -1;
-done:
-	buf_free(&abs);
-	buf_free(&fs);
-	return rc;
-}
-
 #define URI_BIT(c)	(1ULL << ((c) & 63))
 
 /* The bytes md_escape_uri leaves to url_escape_uri, one bit each. */
@@ -759,6 +740,30 @@ static const uint64_t md_uri_slow[4] = {
 	~0ULL
 };
 
+#ifdef __SSE2__
+/* Is one of the 16 bytes at p in md_uri_slow? */
+static bool
+md_uri_slow16(const char *p)
+{
+	__m128i	v, m;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* Signed: below '!' also takes in every byte from 0x80 up. */
+	m = _mm_cmplt_epi8(v, _mm_set1_epi8('!'));
+	/* '{', '|', '}' and DEL: above 'z' but not '~'. */
+	m = _mm_or_si128(m, _mm_andnot_si128(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('~')), _mm_cmpgt_epi8(v, _mm_set1_epi8('z'))));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('%')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('>')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('^')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('`')));
+	return _mm_movemask_epi8(m) != 0;
+}
+#endif
+
 /*
  * url_escape_uri for a link with a scheme: most are plain ASCII that it
  * would copy unchanged, byte by byte, so those are copied whole.  The
@@ -768,10 +773,20 @@ static const uint64_t md_uri_slow[4] = {
 static int
 md_escape_uri(struct span s, struct buf *out)
 {
-	size_t		i;
+	size_t		i = 0;
 	unsigned char	c;
 
-	for (i = 0; i < s.n; i++) {
+#ifdef __SSE2__
+	if (s.n >= 16) {
+		for (; i + 16 <= s.n; i += 16)
+			if (md_uri_slow16(s.p + i))
+				return url_escape_uri(s, out);
+		if (i < s.n && md_uri_slow16(s.p + s.n - 16))
+			return url_escape_uri(s, out);
+		return buf_append(out, s.p, s.n);
+	}
+#endif
+	for (; i < s.n; i++) {
 		c = (unsigned char)s.p[i];
 		if (md_uri_slow[c >> 6] & URI_BIT(c))
 			return url_escape_uri(s, out);
@@ -780,11 +795,72 @@ md_escape_uri(struct span s, struct buf *out)
 }
 
 /*
+ * Map a relative reference to a capsule URL: resolve it against the post,
+ * turn a .md target (or an Astro-style /slug/ route) into its .gmi page
+ * and check that the target exists.  1 kept, 0 missing, -1 no memory.
+ */
+static int
+md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
+{
+	struct buf	*abs = &ctx->rel_abs, *fs = &ctx->rel_fs;
+	struct url	 u;
+	struct span	 path, rest;
+	size_t		 flen;
+	long		 hash;
+
+	if (ctx->base_esc.len == 0 && url_escape_relative(
+	    span_cstr(ctx->base), &ctx->base_esc) == -1)
+		return -1;
+	buf_reset(abs);
+	buf_reset(fs);
+	if (md_resolve(buf_span(&ctx->base_esc), raw, &ctx->rel_ref,
+	    abs) == -1)
+		return -1;
+	if (abs->len == 0 || url_split(buf_span(abs), &u) == -1)
+		return 0;
+	path = u.path;
+	rest = span_make(path.p + path.n, abs->len - (size_t)(path.p +
+	    path.n - abs->p));
+	if (md_capsule_path(path, fs) == -1)
+		return 0;
+	if (md_ends_with_ci(path, ".md")) {
+		if (!md_exists(ctx, fs->p))
+			return 0;
+		path.n -= 3;
+		/* The page of a post has no anchors to keep. */
+		if (rest.n > 0 && rest.p[0] == '?') {
+			if ((hash = span_index(rest, '#')) != -1)
+				rest.n = (size_t)hash;
+		} else
+			rest.n = 0;
+		return md_escape_uri(path, out) == -1 || buf_append(out,
+		    ".gmi", 4) == -1 || md_escape_uri(rest, out) == -1 ? -1 : 1;
+	}
+	if (path.n > 1 && path.p[path.n - 1] == '/') {
+		flen = fs->len;
+		fs->p[flen - 1] = '\0';
+		fs->len = flen - 1;
+		if (buf_puts(fs, ".md") == 0 && buf_cstr(fs) != NULL &&
+		    ctx->opts->exists != NULL && md_exists(ctx, fs->p))
+			return md_escape_uri(span_make(path.p, path.n - 1),
+			    out) == -1 || buf_append(out, ".gmi", 4) == -1 ?
+			    -1 : 1;
+		fs->len = flen - 1;
+		if (buf_puts(fs, "/") == -1 || buf_cstr(fs) == NULL)
+			return -1;
+	}
+	if (!md_exists(ctx, fs->p))
+		return 0;
+	return md_escape_uri(path, out) == -1 ||
+	    md_escape_uri(rest, out) == -1 ? -1 : 1;
+}
+
+/*
  * The URL a link line should carry (R23, R27), appended to out: 1 kept,
  * 0 dropped (fragment-only, forbidden scheme, missing file), -1 on error.
  */
 static int
-md_rewrite(struct md2gmi *ctx, struct span href, bool image)
+md_rewrite(struct md2gmi *ctx, struct span href, bool image, struct buf *out)
 {
 	struct span	scheme;
 	int		rc;
@@ -796,33 +872,33 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 	while (href.n > 0 && (href.p[href.n - 1] == ' ' ||
 	    href.p[href.n - 1] == '\t'))
 		href.n--;
-	buf_reset(&ctx->tmp);
 	if (href.n == 0 || href.p[0] == '#' || href.n > MD2GMI_MAX_HREF)
 		return 0;
 	if ((scheme = url_scheme(href)).n > 0) {
 		if (md_bad_scheme(scheme))
 			return 0;
-		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
+		return md_escape_uri(href, out) == -1 ? -1 : 1;
 	}
-	if (span_starts_with(href, "//"))
-		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
-	if ((rc = md_rewrite_relative(ctx, href, &ctx->tmp)) == 0)
+	if (href.n >= 2 && href.p[0] == '/' && href.p[1] == '/')
+		return md_escape_uri(href, out) == -1 ? -1 : 1;
+	if ((rc = md_rewrite_relative(ctx, href, out)) == 0)
 		fm_diag_add(ctx->diags, md_line_of(ctx, href), "%s to a "
 		    "missing file: %.*s", image ? "image" : "link",
 		    (int)(href.n > 200 ? 200 : href.n), href.p);
 	return rc;
 }
 
-/* Labels are one line of plain text. */
-static char *
-md_label_dup(struct span s)
+/*
+ * Labels are one line of plain text: markers dropped, each run of
+ * controls and spaces one space, none at either end.  Writes at most s.n
+ * bytes to d and returns how many.
+ */
+static size_t
+md_label_copy(char *d, struct span s)
 {
-	char	*d;
-	size_t	 i, n = 0;
-	bool	 sp = false;
+	size_t	i, n = 0;
+	bool	sp = false;
 
-	if ((d = mem_malloc(s.n + 1)) == NULL)
-		return NULL;
 	for (i = 0; i < s.n; i++) {
 		unsigned char	c = (unsigned char)s.p[i];
 
@@ -840,58 +916,102 @@ md_label_dup(struct span s)
 		sp = false;
 		d[n++] = (char)c;
 	}
-	d[n] = '\0';
+	return n;
+}
+
+/* md_label_copy into a string of its own. */
+static char *
+md_label_dup(struct span s)
+{
+	char	*d;
+
+	if ((d = mem_malloc(s.n + 1)) == NULL)
+		return NULL;
+	d[md_label_copy(d, s)] = '\0';
 	return d;
+}
+
+static bool
+md_link_url_is(const struct md2gmi *ctx, const struct md2gmi_link *l,
+    struct span url)
+{
+	return l->url_len == url.n &&
+	    memcmp(ctx->lnk.p + l->url, url.p, url.n) == 0;
+}
+
+static bool
+md_link_label_is(const struct md2gmi *ctx, const struct md2gmi_link *l,
+    struct span label)
+{
+	return l->label_len == label.n &&
+	    memcmp(ctx->lnk.p + l->label, label.p, label.n) == 0;
+}
+
+/* Make room for one more link; 0 or -1. */
+static int
+md_links_grow(struct md2gmi *ctx)
+{
+	struct md2gmi_link	*nl;
+	size_t			 ncap;
+
+	if (ctx->nlinks < ctx->caplinks)
+		return 0;
+	ncap = ctx->caplinks ? ctx->caplinks * 2 : 16;
+	if ((nl = mem_realloc(ctx->links, ncap * sizeof(*nl))) == NULL)
+		return -1;
+	ctx->links = nl;
+	ctx->caplinks = ncap;
+	return 0;
 }
 
 /*
  * Add a link to the current block: an index for its marker, or -1 when it
  * was dropped, -2 on error.  A URL already in the block is reused; two
- * links with the same text and different URLs get numbered.
+ * links with the same text and different URLs get numbered.  The URL is
+ * written where it will stay, at the end of ctx->lnk, and taken back when
+ * the link is dropped or already there.
  */
 static long
 md_link_add(struct md2gmi *ctx, struct span href, struct span label,
     bool image)
 {
-	struct md2gmi_link	*l, *nl;
-	char			*url, *lab;
-	size_t			 i, ncap;
+	struct buf		*a = &ctx->lnk;
+	struct md2gmi_link	*l;
+	struct span		 url, lab;
+	size_t			 i, start = a->len;
 	int			 rc;
 
 	if (ctx->total_links >= MD2GMI_MAX_LINKS)
 		return -1;
-	if ((rc = md_rewrite(ctx, href, image)) <= 0)
+	if ((rc = md_rewrite(ctx, href, image, a)) <= 0) {
+		a->len = start;
 		return rc == 0 ? -1 : -2;
-	if (buf_cstr(&ctx->tmp) == NULL)
+	}
+	url = span_make(a->p + start, a->len - start);
+	/* The URL was made in a scratch buffer bounded by max_out. */
+	if (url.n > ctx->opts->max_out)
 		return -2;
 	for (i = 0; i < ctx->nlinks; i++)
-		if (strcmp(ctx->links[i].url, ctx->tmp.p) == 0)
+		if (md_link_url_is(ctx, &ctx->links[i], url)) {
+			a->len = start;
 			return (long)i;
-	if (ctx->nlinks == ctx->caplinks) {
-		ncap = ctx->caplinks ? ctx->caplinks * 2 : 16;
-		if ((nl = mem_realloc(ctx->links, ncap * sizeof(*nl))) == NULL)
-			return -2;
-		ctx->links = nl;
-		ctx->caplinks = ncap;
-	}
-	if ((url = mem_strdup(ctx->tmp.p)) == NULL)
+		}
+	if (md_links_grow(ctx) == -1 || buf_reserve(a, label.n) == -1) {
+		a->len = start;
 		return -2;
-	if ((lab = md_label_dup(label)) == NULL) {
-		free(url);
-		return -2;
-	}
-	if (*lab == '\0') {
-		free(lab);
-		lab = NULL;
 	}
 	l = &ctx->links[ctx->nlinks];
-	l->url = url;
-	l->label = lab;
+	l->url = start;
+	l->url_len = url.n;
+	l->label = a->len;
+	l->label_len = md_label_copy(a->p + a->len, label);
 	l->numbered = false;
-	for (i = 0; lab != NULL && i < ctx->nlinks; i++)
+	a->len += l->label_len;
+	lab = span_make(a->p + l->label, l->label_len);
+	for (i = 0; lab.n > 0 && i < ctx->nlinks; i++)
 		if ((image || (long)i != ctx->collide_skip) &&
-		    ctx->links[i].label != NULL &&
-		    strcmp(ctx->links[i].label, lab) == 0)
+		    ctx->links[i].label_len > 0 &&
+		    md_link_label_is(ctx, &ctx->links[i], lab))
 			ctx->links[i].numbered = l->numbered = true;
 	ctx->total_links++;
 	return (long)ctx->nlinks++;
@@ -900,13 +1020,8 @@ md_link_add(struct md2gmi *ctx, struct span href, struct span label,
 static void
 md_links_clear(struct md2gmi *ctx)
 {
-	size_t	i;
-
-	for (i = 0; i < ctx->nlinks; i++) {
-		free(ctx->links[i].url);
-		free(ctx->links[i].label);
-	}
 	ctx->nlinks = 0;
+	buf_reset(&ctx->lnk);
 }
 
 /* Collecting inline text. */
@@ -1131,15 +1246,18 @@ md_link_begin(struct md2gmi *ctx, struct span href)
 static bool
 md_is_autolink(struct span text, struct span href)
 {
-	static const char	*pfx[] = { "", "http://", "https://",
-	    "mailto:" };
-	size_t			 i, n;
+	static const struct {
+		const char	*p;
+		size_t		 n;
+	} pfx[] = { { "", 0 }, { "http://", 7 }, { "https://", 8 },
+	    { "mailto:", 7 } };
+	size_t	i, n;
 
-	if (text.n == 0)
+	if (text.n == 0 || href.n < text.n)
 		return false;
 	for (i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
-		n = strlen(pfx[i]);
-		if (href.n == n + text.n && strncasecmp(href.p, pfx[i], n) ==
+		n = pfx[i].n;
+		if (href.n == n + text.n && strncasecmp(href.p, pfx[i].p, n) ==
 		    0 && memcmp(href.p + n, text.p, text.n) == 0)
 			return true;
 	}
@@ -1444,12 +1562,13 @@ md_block_end(struct md2gmi *ctx)
 		return -1;
 	for (i = 0; i < ctx->nlinks; i++) {
 		l = &ctx->links[i];
-		if (buf_puts(dst, "=> ") == -1 || buf_puts(dst, l->url) == -1 ||
+		if (buf_append(dst, "=> ", 3) == -1 ||
+		    buf_append(dst, ctx->lnk.p + l->url, l->url_len) == -1 ||
 		    (l->numbered && (buf_putc(dst, ' ') == -1 ||
 		    md_put_num(dst, '[', i + 1, ']') == -1)) ||
-		    (l->label && (buf_putc(dst, ' ') == -1 ||
-		    buf_puts(dst, l->label) == -1)) ||
-		    buf_putc(dst, '\n') == -1)
+		    (l->label_len > 0 && (buf_putc(dst, ' ') == -1 ||
+		    buf_append(dst, ctx->lnk.p + l->label, l->label_len) ==
+		    -1)) || buf_putc(dst, '\n') == -1)
 			return -1;
 	}
 	ctx->info->nlinks += ctx->nlinks;
@@ -2666,8 +2785,12 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 static void
 md_ctx_free(struct md2gmi *ctx)
 {
-	md_links_clear(ctx);
 	free(ctx->links);
+	buf_free(&ctx->lnk);
+	buf_free(&ctx->base_esc);
+	buf_free(&ctx->rel_ref);
+	buf_free(&ctx->rel_abs);
+	buf_free(&ctx->rel_fs);
 	free(ctx->tbl.cells);
 	buf_free(&ctx->tbl.text);
 	buf_free(&ctx->tbl.ex);
@@ -2718,7 +2841,7 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 {
 	struct md2gmi	 ctx;
 	MD_PARSER	 parser;
-	size_t		 max = opts->max_out;
+	size_t		 max = opts->max_out, blen;
 	int		 rc;
 
 	memset(info, 0, sizeof(*info));
@@ -2736,6 +2859,16 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	buf_init(&ctx.label, max);
 	buf_init(&ctx.alt, max);
 	buf_init(&ctx.href, MD2GMI_MAX_HREF + 1);
+	/* Bounded by MD2GMI_MAX_LINKS links of at most max_out bytes each. */
+	buf_init(&ctx.lnk, SIZE_MAX / 2);
+	ctx.base = opts->base != NULL && opts->base[0] == '/' ? opts->base :
+	    "/";
+	/* Escaping may triple every byte of the base and the reference. */
+	blen = strlen(ctx.base);
+	buf_init(&ctx.base_esc, 3 * blen + 2);
+	buf_init(&ctx.rel_ref, 3 * MD2GMI_MAX_HREF + 2);
+	buf_init(&ctx.rel_abs, 3 * (MD2GMI_MAX_HREF + blen) + 8);
+	buf_init(&ctx.rel_fs, ctx.rel_abs.max + 8);
 	buf_init(&ctx.code, max);
 	buf_init(&ctx.notes, max);
 	buf_init(&ctx.tmp, max);
