@@ -128,6 +128,8 @@ struct md2gmi {
 	bool			 li_done;	/* item's line written */
 	bool			 in_code_block;
 	bool			 in_html_block;
+	bool			 may_caret;	/* a '^' can reach the text */
+	bool			 line_nl;	/* the block put '\n' in line */
 	char			 code_alt[128];
 	int			 h_level;
 	bool			 err;
@@ -269,6 +271,82 @@ md_span_clean(const char *p, size_t n, unsigned mask)
 		if (i < end || i == n)
 			return i;
 	}
+}
+
+#ifdef __SSE2__
+/*
+ * One bit per byte of v that md_copy_clean may not copy: a control or
+ * DEL, or with code, a control other than TAB and LF (BC_CODE).
+ */
+static inline unsigned
+md_bad16(__m128i v, bool code)
+{
+	__m128i	m;
+
+	m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)),
+	    v), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+	if (code)
+		m = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\t')), _mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\n'))), m);
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/*
+ * Append s to b when it has no byte in the classes of mask (BC_CTL |
+ * BC_MARK, or BC_CODE) and b has room without growing.  Copies while it
+ * looks, since that is what almost every text callback needs: true when
+ * done, false with b unchanged otherwise (bytes past b->len may then
+ * have been written).
+ */
+static inline bool
+md_copy_clean(struct buf *b, struct span s, unsigned mask)
+{
+	char	*d;
+	size_t	 i;
+
+	if (s.n >= b->cap - b->len || s.n > b->max - b->len)
+		return false;
+	d = b->p + b->len;
+#ifdef __SSE2__
+	if (s.n >= 16) {
+		__m128i	v;
+		bool	code = mask == BC_CODE;
+
+		for (i = 0; i + 16 <= s.n; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)
+			    (s.p + i));
+			_mm_storeu_si128((__m128i *)(void *)(d + i), v);
+			if (md_bad16(v, code))
+				return false;
+		}
+		if (i < s.n) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)
+			    (s.p + s.n - 16));
+			_mm_storeu_si128((__m128i *)(void *)(d + s.n - 16), v);
+			if (md_bad16(v, code))
+				return false;
+		}
+		b->len += s.n;
+		return true;
+	}
+#endif
+	if (mask != BC_CODE && s.n >= 8) {
+		if (md_word_has_ctl(s.p) || md_word_has_ctl(s.p + s.n - 8))
+			return false;
+		memcpy(d, s.p, 8);
+		memcpy(d + s.n - 8, s.p + s.n - 8, 8);
+		b->len += s.n;
+		return true;
+	}
+	for (i = 0; i < s.n; i++) {
+		if (md_bclass[(unsigned char)s.p[i]] & mask)
+			return false;
+		d[i] = s.p[i];
+	}
+	b->len += s.n;
+	return true;
 }
 
 /* UTF-8. */
@@ -1101,8 +1179,8 @@ md_put_clean(struct buf *b, struct span s, unsigned fl)
 static int
 md_put_text(struct buf *b, struct span s)
 {
-	if (md_span_clean(s.p, s.n, BC_CTL | BC_MARK) == s.n)
-		return buf_append(b, s.p, s.n);
+	if (md_copy_clean(b, s, BC_CTL | BC_MARK))
+		return 0;
 	return md_put_clean(b, s, 0);
 }
 
@@ -1186,6 +1264,7 @@ md_break(struct md2gmi *ctx)
 		ctx->soft = false;
 		if (ctx->link_nest > 0 && buf_putc(&ctx->label, ' ') == -1)
 			return -1;
+		ctx->line_nl = true;
 		return buf_putc(&ctx->line, '\n');
 	}
 	ctx->soft = true;
@@ -1427,7 +1506,8 @@ md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
 		return -1;
 	if (escape && md_needs_escape(text) && buf_putc(b, ' ') == -1)
 		return -1;
-	if (md_put_collected(b, text) == -1)
+	if ((ctx->line_nl ? md_put_collected(b, text) :
+	    buf_append(b, text.p, text.n)) == -1)
 		return -1;
 	return buf_putc(b, '\n');
 }
@@ -1439,12 +1519,37 @@ md_is_label(char c)
 	    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/*
+ * Can a '^' reach the text: is there one, or a numeric entity?  memchr,
+ * because glibc's memmem is slow for two-byte needles.
+ */
+static bool
+md_may_caret(struct span md)
+{
+	const char	*amp;
+	size_t		 i;
+
+	if (md.n == 0 || memchr(md.p, '^', md.n) != NULL)
+		return md.n > 0;
+	for (i = 0; i + 1 < md.n; i = (size_t)(amp - md.p) + 1) {
+		if ((amp = memchr(md.p + i, '&', md.n - i - 1)) == NULL)
+			return false;
+		if (amp[1] == '#')
+			return true;
+	}
+	return false;
+}
+
 /* R25: "[^1]" in running text reads as "[1]". */
 static void
-md_footnote_refs(struct buf *l)
+md_footnote_refs(struct md2gmi *ctx)
 {
+	struct buf	*l = &ctx->line;
 	const char	*hit;
 	size_t		 i, j, o;
+
+	if (!ctx->may_caret)
+		return;
 
 	/*
 	 * Most lines have none; start rewriting at the first candidate.
@@ -1483,11 +1588,12 @@ md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
 	const char	*nl;
 	size_t		 i, start = 0;
 
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	all = buf_span(&ctx->line);
-	while (start <= all.n) {
-		nl = all.n > start ? memchr(all.p + start, '\n',
-		    all.n - start) : NULL;
+	/* Without a hard break the line is one segment. */
+	while (!ctx->line_nl ? start == 0 : start <= all.n) {
+		nl = ctx->line_nl && all.n > start ? memchr(all.p + start,
+		    '\n', all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
 		seg = md_trim(span_make(all.p + start, i - start));
 		start = i + 1;
@@ -1575,6 +1681,7 @@ md_block_end(struct md2gmi *ctx)
 	md_links_clear(ctx);
 	buf_reset(&ctx->blk);
 	buf_reset(&ctx->line);
+	ctx->line_nl = false;
 	ctx->html_skip = 0;
 	ctx->link_nest = 0;
 	ctx->img_depth = 0;
@@ -1840,7 +1947,7 @@ md_li_flush(struct md2gmi *ctx)
 	struct md2gmi_list	*l = md_cur_list(ctx);
 	struct span		 t;
 
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	t = md_trim(buf_span(&ctx->line));
 	if (t.n > 0 || (!ctx->li_done && l->task)) {
 		/* One line per item: hard breaks were already spaces. */
@@ -2051,7 +2158,7 @@ md_leave_h(struct md2gmi *ctx)
 	}
 	if (ctx->qdepth > 0)
 		return md_leave_p(ctx);
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	t = md_trim(buf_span(&ctx->line));
 	ctx->inl = INL_NONE;
 	if (t.n == 0)
@@ -2145,6 +2252,8 @@ md_code_text(struct md2gmi *ctx, struct span s)
 {
 	size_t	i = 0, run;
 
+	if (md_copy_clean(&ctx->code, s, BC_CODE))
+		return 0;
 	for (;;) {
 		run = md_span_clean(s.p + i, s.n - i, BC_CODE);
 		if (buf_append(&ctx->code, s.p + i, run) == -1)
@@ -2257,7 +2366,7 @@ md_leave_cell(struct md2gmi *ctx)
 {
 	int	rc;
 
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	rc = ctx->tbl.col < ctx->tbl.ncols ?
 	    md_add_cell(ctx, md_trim(buf_span(&ctx->line))) : 0;
 	buf_reset(&ctx->line);
@@ -2878,6 +2987,11 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	buf_init(&ctx.tbl.ex, max);
 	ctx.code_alt[0] = '\0';
 	md_presize(&ctx, md.n);
+	/*
+	 * Footnote references need a '^', written as such or as a numeric
+	 * entity; most posts have neither and skip looking for them.
+	 */
+	ctx.may_caret = md_may_caret(md);
 
 	memset(&parser, 0, sizeof(parser));
 	parser.abi_version = 0;
