@@ -37,7 +37,10 @@ enum md2gmi_inl {
 #define MD2GMI_CLOCK_EVERY	4096	/* callbacks between clock readings */
 #define MD2GMI_MAX_LINE_DIAGS	32	/* line look-ups for diagnostics */
 
-/* Link placeholders in collected text; controls never reach it raw. */
+/*
+ * Link placeholders in collected text; controls never reach it raw.  A
+ * marker holds the index of its link in decimal.
+ */
 #define MARK_OPEN	'\x01'
 #define MARK_CLOSE	'\x02'
 
@@ -82,7 +85,9 @@ struct md2gmi {
 	struct fm_diags		*diags;
 	struct buf		*out;
 	size_t			 out_start;
-	struct buf		 blk;		/* current top-level block */
+	size_t			 out_max;	/* the caller's out->max */
+	size_t			 blk_mark;	/* out->len before the block */
+	size_t			 blk_start;	/* where its text begins */
 	struct buf		 line;		/* inline text collected */
 	struct buf		 label;		/* text of the open link */
 	struct buf		 alt;		/* alt text of the open image */
@@ -130,6 +135,7 @@ struct md2gmi {
 	bool			 in_html_block;
 	bool			 may_caret;	/* a '^' can reach the text */
 	bool			 line_nl;	/* the block put '\n' in line */
+	bool			 marked;	/* the block has link markers */
 	char			 code_alt[128];
 	int			 h_level;
 	bool			 err;
@@ -1305,6 +1311,7 @@ md_marker(struct md2gmi *ctx, long idx)
 {
 	if (idx < 0 || ctx->inl == INL_NONE || ctx->img_depth > 0)
 		return 0;
+	ctx->marked = true;
 	return md_put_num(&ctx->line, MARK_OPEN, (unsigned long long)idx,
 	    MARK_CLOSE);
 }
@@ -1494,7 +1501,7 @@ static int
 md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
     bool escape)
 {
-	struct buf	*b = &ctx->blk;
+	struct buf	*b = ctx->out;
 
 	if (ctx->qdepth > 0) {
 		if (ctx->q_sep && ctx->q_any && buf_puts(b, ">\n") == -1)
@@ -1605,12 +1612,32 @@ md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
 	return 0;
 }
 
+/*
+ * The marker that opens at s.p[i]: the index of its link when the link
+ * wants its number shown, else -1; *end gets the offset after it.
+ */
+static long
+md_mark_at(const struct md2gmi *ctx, struct span s, size_t i, size_t *end)
+{
+	size_t	j;
+	long	idx = 0;
+
+	for (j = i + 1; j < s.n && s.p[j] != MARK_CLOSE; j++)
+		if (idx < 1000000)
+			idx = idx * 10 + (s.p[j] - '0');
+	*end = j + 1;
+	if (idx < 0 || (size_t)idx >= ctx->nlinks ||
+	    !ctx->links[idx].numbered)
+		return -1;
+	return idx;
+}
+
 /* Copy text into dst with link markers turned into "[n]" or nothing. */
 static int
 md_expand(struct md2gmi *ctx, struct span s, struct buf *dst)
 {
 	const char	*m;
-	size_t		 i, start = 0, j;
+	size_t		 i, start = 0, end;
 	long		 idx;
 
 	while (start < s.n && (m = memchr(s.p + start, MARK_OPEN,
@@ -1618,18 +1645,88 @@ md_expand(struct md2gmi *ctx, struct span s, struct buf *dst)
 		i = (size_t)(m - s.p);
 		if (buf_append(dst, s.p + start, i - start) == -1)
 			return -1;
-		idx = 0;
-		for (j = i + 1; j < s.n && s.p[j] != MARK_CLOSE; j++)
-			if (idx < 1000000)
-				idx = idx * 10 + (s.p[j] - '0');
-		if (idx >= 0 && (size_t)idx < ctx->nlinks &&
-		    ctx->links[idx].numbered && md_put_num(dst, '[',
-		    (unsigned long long)idx + 1, ']') == -1)
+		if ((idx = md_mark_at(ctx, s, i, &end)) != -1 &&
+		    md_put_num(dst, '[', (unsigned long long)idx + 1, ']') ==
+		    -1)
 			return -1;
-		start = j + 1;
+		start = end;
 	}
 	if (start < s.n)
 		return buf_append(dst, s.p + start, s.n - start);
+	return 0;
+}
+
+/*
+ * Would "[n]" outgrow a marker from s.p[i] on: n gains a digit (index 9
+ * becomes "[10]"), or the marker has no end?
+ */
+static bool
+md_marks_grow(const struct md2gmi *ctx, struct span s, size_t i)
+{
+	const char	*m;
+	size_t		 end;
+	long		 idx, p;
+
+	for (; i < s.n; i = end) {
+		if ((m = memchr(s.p + i, MARK_OPEN, s.n - i)) == NULL)
+			return false;
+		if ((idx = md_mark_at(ctx, s, (size_t)(m - s.p), &end)) == -1)
+			continue;
+		if (end > s.n)
+			return true;
+		for (p = 10; p <= idx + 1; p *= 10)
+			if (p == idx + 1)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * md_expand of the bytes of b from off on, in place, since "[n]" is as
+ * long as the marker it replaces; a block where it would be longer (see
+ * md_marks_grow) is expanded through a copy.  0, or -1 when out of room.
+ */
+static int
+md_expand_inplace(struct md2gmi *ctx, struct buf *b, size_t off)
+{
+	struct span	 s = span_make(b->p + off, b->len - off);
+	char		*w, num[MD_NUM_MAX], *d;
+	const char	*m;
+	size_t		 i, start, end, k;
+	long		 idx;
+
+	if (s.n == 0 || (m = memchr(s.p, MARK_OPEN, s.n)) == NULL)
+		return 0;
+	start = (size_t)(m - s.p);
+	if (md_marks_grow(ctx, s, start)) {
+		buf_reset(&ctx->tmp);
+		if (buf_append(&ctx->tmp, s.p, s.n) == -1)
+			return -1;
+		b->len = off;
+		return md_expand(ctx, buf_span(&ctx->tmp), b);
+	}
+	w = b->p + off + start;
+	do {
+		i = (size_t)(m - s.p);
+		memmove(w, s.p + start, i - start);
+		w += i - start;
+		if ((idx = md_mark_at(ctx, s, i, &end)) != -1) {
+			d = md_num(num + MD_NUM_MAX, (unsigned long long)idx +
+			    1);
+			k = (size_t)(num + MD_NUM_MAX - d);
+			*w++ = '[';
+			memcpy(w, d, k);
+			w += k;
+			*w++ = ']';
+		}
+		start = end;
+	} while (start < s.n && (m = memchr(s.p + start, MARK_OPEN,
+	    s.n - start)) != NULL);
+	if (start < s.n) {
+		memmove(w, s.p + start, s.n - start);
+		w += s.n - start;
+	}
+	b->len = (size_t)(w - b->p);
 	return 0;
 }
 
@@ -1639,30 +1736,64 @@ md_sep(struct buf *b)
 	return b->len > 0 ? buf_putc(b, '\n') : 0;
 }
 
-static void
+/* a + b, or SIZE_MAX when that does not fit. */
+static size_t
+md_add_sat(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/*
+ * A top-level block is written straight into the output, after the blank
+ * line that separates it from what came before, and taken back at its
+ * end when it turns out to be bare links or a footnote.  Until then it
+ * may use max_out bytes of its own, as if it had a buffer to itself; the
+ * caller's ceiling is checked again when the block ends.
+ */
+static int
 md_block_begin(struct md2gmi *ctx, MD_BLOCKTYPE type)
 {
+	struct buf	*out = ctx->out;
+
 	ctx->link_only_ok = type == MD_BLOCK_P || type == MD_BLOCK_UL ||
 	    type == MD_BLOCK_OL || type == MD_BLOCK_HTML;
 	ctx->other_text = false;
 	ctx->is_note = false;
 	ctx->q_sep = false;
 	ctx->q_any = false;
-	buf_reset(&ctx->blk);
+	ctx->marked = false;
+	ctx->blk_mark = out->len;
+	ctx->blk_start = out->len + (out->len > 0);
+	out->max = md_add_sat(ctx->blk_start, ctx->opts->max_out);
+	return ctx->blk_start > out->len ? buf_putc(out, '\n') : 0;
 }
 
 /* R20/R21: the block, then a blank line and its links (or only them). */
 static int
 md_block_end(struct md2gmi *ctx)
 {
-	struct buf		*dst = ctx->is_note ? &ctx->notes : ctx->out;
+	struct buf		*out = ctx->out;
+	struct buf		*dst = ctx->is_note ? &ctx->notes : out;
 	struct md2gmi_link	*l;
+	struct span		 text;
 	size_t			 i;
 	bool			 bare;
 
 	bare = ctx->link_only_ok && !ctx->other_text && ctx->nlinks > 0;
-	if (!bare && ctx->blk.len > 0 && (md_sep(dst) == -1 ||
-	    md_expand(ctx, buf_span(&ctx->blk), dst) == -1))
+	text = span_make(out->p + ctx->blk_start, out->len - ctx->blk_start);
+	if (ctx->is_note && !bare && text.n > 0 && (md_sep(dst) == -1 ||
+	    md_expand(ctx, text, dst) == -1))
+		return -1;
+	if (ctx->is_note || bare || text.n == 0)
+		out->len = ctx->blk_mark;
+	else if (ctx->marked) {
+		/* "[n]" may outgrow the block's room; the ceiling is next. */
+		out->max = SIZE_MAX / 2;
+		if (md_expand_inplace(ctx, out, ctx->blk_start) == -1)
+			return -1;
+	}
+	out->max = ctx->out_max;
+	if (out->len > out->max)
 		return -1;
 	if (ctx->nlinks > 0 && md_sep(dst) == -1)
 		return -1;
@@ -1679,7 +1810,6 @@ md_block_end(struct md2gmi *ctx)
 	}
 	ctx->info->nlinks += ctx->nlinks;
 	md_links_clear(ctx);
-	buf_reset(&ctx->blk);
 	buf_reset(&ctx->line);
 	ctx->line_nl = false;
 	ctx->html_skip = 0;
@@ -2167,7 +2297,7 @@ md_leave_h(struct md2gmi *ctx)
 		if ((plain = md_label_dup(t)) == NULL)
 			return -1;
 		info->first_h1 = plain;
-		if (ctx->out->len == ctx->out_start && ctx->notes.len == 0 &&
+		if (ctx->blk_mark == ctx->out_start && ctx->notes.len == 0 &&
 		    (ctx->opts->title == NULL ||
 		    md_same_title(ctx->opts->title, plain))) {
 			/* The header already says it. */
@@ -2218,7 +2348,7 @@ md_leave_code(struct md2gmi *ctx)
 	struct span	 all = buf_span(&ctx->code), ln;
 	const char	*nl;
 	size_t		 i, start = 0;
-	struct buf	*b = &ctx->blk;
+	struct buf	*b = ctx->out;
 
 	if (all.n > 0 && all.p[all.n - 1] == '\n')
 		all.n--;
@@ -2436,11 +2566,11 @@ md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
 	while (b->len > 0 && b->p[b->len - 1] == ' ')
 		b->len--;
 	if (span_starts_with(buf_span(b), "```") &&
-	    buf_putc(&ctx->blk, ' ') == -1)
+	    buf_putc(ctx->out, ' ') == -1)
 		return -1;
-	if (buf_append(&ctx->blk, b->p, b->len) == -1)
+	if (buf_append(ctx->out, b->p, b->len) == -1)
 		return -1;
-	return buf_putc(&ctx->blk, '\n');
+	return buf_putc(ctx->out, '\n');
 }
 
 static int
@@ -2449,21 +2579,21 @@ md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 	struct md2gmi_table	*t = &ctx->tbl;
 	unsigned		 r, c;
 
-	if (buf_puts(&ctx->blk, "```table\n") == -1 ||
+	if (buf_puts(ctx->out, "```table\n") == -1 ||
 	    md_grid_row(ctx, text, 0, w) == -1)
 		return -1;
 	for (c = 0; c < t->ncols; c++) {
-		if (c > 0 && buf_append(&ctx->blk, "-+-", 3) == -1)
+		if (c > 0 && buf_append(ctx->out, "-+-", 3) == -1)
 			return -1;
-		if (md_fill(&ctx->blk, '-', w[c]) == -1)
+		if (md_fill(ctx->out, '-', w[c]) == -1)
 			return -1;
 	}
-	if (buf_putc(&ctx->blk, '\n') == -1)
+	if (buf_putc(ctx->out, '\n') == -1)
 		return -1;
 	for (r = 1; r < t->rows; r++)
 		if (md_grid_row(ctx, text, r, w) == -1)
 			return -1;
-	return buf_puts(&ctx->blk, "```\n");
+	return buf_puts(ctx->out, "```\n");
 }
 
 /* Too wide to read on a phone: "* Col: value · Col: value" per row. */
@@ -2648,8 +2778,10 @@ md_enter_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
 		return -1;
 	if (type == MD_BLOCK_DOC)
 		return 0;
-	if (ctx->depth++ == 0)
-		md_block_begin(ctx, type);
+	if (ctx->depth++ == 0 && md_block_begin(ctx, type) == -1) {
+		ctx->err = true;
+		return -1;
+	}
 	switch (type) {
 	case MD_BLOCK_QUOTE:
 		rc = md_enter_quote(ctx);
@@ -2903,7 +3035,6 @@ md_ctx_free(struct md2gmi *ctx)
 	free(ctx->tbl.cells);
 	buf_free(&ctx->tbl.text);
 	buf_free(&ctx->tbl.ex);
-	buf_free(&ctx->blk);
 	buf_free(&ctx->line);
 	buf_free(&ctx->label);
 	buf_free(&ctx->alt);
@@ -2938,8 +3069,6 @@ md_presize(struct md2gmi *ctx, size_t n)
 	size_t		 room = out->max - out->len;
 
 	(void)buf_reserve(out, n < room ? n : room);
-	(void)buf_reserve(&ctx->blk, ctx->blk.max < 1024 ? ctx->blk.max :
-	    1024);
 	(void)buf_reserve(&ctx->line, ctx->line.max < 512 ? ctx->line.max :
 	    512);
 }
@@ -2962,8 +3091,8 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	ctx.diags = diags;
 	ctx.out = out;
 	ctx.out_start = out->len;
+	ctx.out_max = out->max;
 	ctx.collide_skip = -1;
-	buf_init(&ctx.blk, max);
 	buf_init(&ctx.line, max);
 	buf_init(&ctx.label, max);
 	buf_init(&ctx.alt, max);
@@ -3008,6 +3137,7 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 		rc = md_notes(&ctx);
 	else
 		rc = -1;
+	out->max = ctx.out_max;
 	md_ctx_free(&ctx);
 	if (rc == -1) {
 		md2gmi_info_free(info);
