@@ -189,6 +189,17 @@ md_word_has_ctl(const char *p)
 	    SWAR_ONES)) & ~w & SWAR_HIGH) != 0;
 }
 
+/* md_word_has_ctl for the four bytes at p. */
+static inline bool
+md_word4_has_ctl(const char *p)
+{
+	uint32_t	w;
+
+	memcpy(&w, p, 4);
+	return (((w - 0x20202020U) | ((w ^ 0x7f7f7f7fU) - 0x01010101U)) &
+	    ~w & 0x80808080U) != 0;
+}
+
 #ifdef __SSE2__
 /*
  * One bit per byte of the 16 at p that may be in a class: a control, DEL
@@ -346,6 +357,14 @@ md_copy_clean(struct buf *b, struct span s, unsigned mask)
 		b->len += s.n;
 		return true;
 	}
+	if (mask != BC_CODE && s.n >= 4) {
+		if (md_word4_has_ctl(s.p) || md_word4_has_ctl(s.p + s.n - 4))
+			return false;
+		memcpy(d, s.p, 4);
+		memcpy(d + s.n - 4, s.p + s.n - 4, 4);
+		b->len += s.n;
+		return true;
+	}
 	for (i = 0; i < s.n; i++) {
 		if (md_bclass[(unsigned char)s.p[i]] & mask)
 			return false;
@@ -468,6 +487,26 @@ md_word_ascii(const char *p, size_t n)
 	return (w & SWAR_HIGH) == 0;
 }
 
+/* Is every byte of s ASCII? */
+static bool
+md_all_ascii(struct span s)
+{
+	uint64_t	w = 0, x;
+	size_t		i;
+
+	if (s.n < 8) {
+		for (i = 0; i < s.n; i++)
+			w |= (unsigned char)s.p[i];
+		return (w & 0x80) == 0;
+	}
+	for (i = 0; i + 8 <= s.n; i += 8) {
+		memcpy(&x, s.p + i, 8);
+		w |= x;
+	}
+	memcpy(&x, s.p + s.n - 8, 8);
+	return ((w | x) & SWAR_HIGH) == 0;
+}
+
 /* Display columns of a string; ASCII counts one a byte, undecoded. */
 static size_t
 u8_columns(struct span s)
@@ -475,6 +514,8 @@ u8_columns(struct span s)
 	size_t		i = 0, w = 0, k;
 	uint32_t	c;
 
+	if (md_all_ascii(s))
+		return s.n;
 	while (i < s.n) {
 		if (md_word_ascii(s.p + i, s.n - i)) {
 			w += 8;
@@ -1214,9 +1255,13 @@ md_pay_space(struct md2gmi *ctx, struct span s)
 	if (ctx->line.len == 0 || ctx->line.p[ctx->line.len - 1] == ' ' ||
 	    ctx->line.p[ctx->line.len - 1] == '\n')
 		return 0;
-	u8_decode((const unsigned char *)s.p, s.n, &next);
-	if (u8_is_cjk(u8_last(&ctx->line)) && u8_is_cjk(next))
-		return 0;
+	/* Only text that ends and text that starts past ASCII can be CJK. */
+	if (s.n > 0 && (unsigned char)s.p[0] >= 0x80 &&
+	    (unsigned char)ctx->line.p[ctx->line.len - 1] >= 0x80) {
+		u8_decode((const unsigned char *)s.p, s.n, &next);
+		if (u8_is_cjk(u8_last(&ctx->line)) && u8_is_cjk(next))
+			return 0;
+	}
 	if (buf_putc(&ctx->line, ' ') == -1)
 		return -1;
 	if (ctx->link_nest > 0 && ctx->label.len > 0)
@@ -1258,6 +1303,20 @@ static int
 md_sink_cstr(struct md2gmi *ctx, const char *s, unsigned flags)
 {
 	return md_sink(ctx, span_cstr(s), flags);
+}
+
+/*
+ * md_sink with SK_OURS | SK_NOLABEL for our own markup, n > 0 clean
+ * bytes ("`", "~~"): there is nothing to clean and no label to feed.
+ */
+static int
+md_sink_markup(struct md2gmi *ctx, const char *s, size_t n)
+{
+	if (ctx->html_skip > 0 || ctx->img_depth > 0 || ctx->inl == INL_NONE)
+		return 0;
+	if (ctx->soft && md_pay_space(ctx, span_make(s, n)) == -1)
+		return -1;
+	return buf_append(&ctx->line, s, n);
 }
 
 /* A hard break: a new line where the block keeps breaks, else a space. */
@@ -1427,9 +1486,10 @@ md_img_end(struct md2gmi *ctx)
 		    md_put_clean(&ctx->label, alt, 0) == -1)
 			return -1;
 	}
-	if (md_sink_cstr(ctx, alt.n ? "[image: " : "[image", SK_OURS |
-	    SK_NOLABEL) == -1 || md_sink(ctx, alt, SK_OURS | SK_NOLABEL) ==
-	    -1 || md_sink_cstr(ctx, "]", SK_OURS | SK_NOLABEL) == -1)
+	if ((alt.n > 0 ? md_sink_markup(ctx, "[image: ", 8) :
+	    md_sink_markup(ctx, "[image", 6)) == -1 ||
+	    md_sink(ctx, alt, SK_OURS | SK_NOLABEL) == -1 ||
+	    md_sink_markup(ctx, "]", 1) == -1)
 		return -1;
 	return md_marker(ctx, idx);
 }
@@ -1484,7 +1544,7 @@ md2gmi_text_line(struct buf *out, struct span s)
 	return md_text_line(out, s, 0);
 }
 
-static struct span
+static inline struct span
 md_trim(struct span s)
 {
 	while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
@@ -2913,11 +2973,11 @@ md_enter_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 	case MD_SPAN_CODE:
 		ctx->in_code_span = true;
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "`", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "`", 1);
 		break;
 	case MD_SPAN_DEL:
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "~~", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "~~", 2);
 		break;
 	default:
 		break;
@@ -2946,11 +3006,11 @@ md_leave_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 	case MD_SPAN_CODE:
 		ctx->in_code_span = false;
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "`", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "`", 1);
 		break;
 	case MD_SPAN_DEL:
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "~~", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "~~", 2);
 		break;
 	default:
 		break;
@@ -2964,6 +3024,7 @@ md_leave_span_cb(MD_SPANTYPE type, void *detail, void *ud)
  * Most text is prose in a paragraph or item whose block already has
  * words, outside links, images and HTML, with no space owed: everything
  * md_sink would check passes and the text goes straight to the line.
+ * Code blocks are asked about first.
  */
 static bool
 md_is_plain(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
@@ -2971,8 +3032,7 @@ md_is_plain(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
 	return (type == MD_TEXT_NORMAL || type == MD_TEXT_CODE) && size > 0 &&
 	    ctx->inl != INL_NONE && !ctx->soft && ctx->other_text &&
 	    ctx->link_nest == 0 && ctx->img_depth == 0 &&
-	    ctx->html_skip == 0 && !ctx->in_code_block &&
-	    !ctx->in_html_block;
+	    ctx->html_skip == 0 && !ctx->in_html_block;
 }
 
 static int
@@ -2984,11 +3044,11 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 
 	if (md_cb_check(ctx) == -1)
 		return -1;
-	if (md_is_plain(ctx, type, size))
-		rc = md_put_text(&ctx->line, s);
-	else if (ctx->in_code_block)
+	if (ctx->in_code_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
 		    md_code_text(ctx, s);
+	else if (md_is_plain(ctx, type, size))
+		rc = md_put_text(&ctx->line, s);
 	else if (ctx->in_html_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
 		    buf_append_span(&ctx->code, s);
