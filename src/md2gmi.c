@@ -101,6 +101,7 @@ struct md2gmi {
 	struct buf		 lnk;		/* their URLs and labels */
 	const char		*base;		/* the post's URL path, or "/" */
 	struct buf		 base_esc;	/* base escaped, once needed */
+	size_t			 base_dir;	/* its directory's length */
 	struct buf		 rel_ref;	/* scratch for relative links */
 	struct buf		 rel_abs;
 	struct buf		 rel_fs;
@@ -920,6 +921,58 @@ md_escape_uri(struct span s, struct buf *out)
 }
 
 /*
+ * Escape the post's URL for resolving, once per render, and note where
+ * its directory ends when it is a path alone (no query, no fragment),
+ * which is what md_join_plain needs.
+ */
+static int
+md_base_ready(struct md2gmi *ctx)
+{
+	struct buf	*b = &ctx->base_esc;
+	struct url	 u;
+	size_t		 i;
+
+	if (b->len > 0)
+		return 0;
+	if (url_escape_relative(span_cstr(ctx->base), b) == -1)
+		return -1;
+	ctx->base_dir = 0;
+	if (url_split(buf_span(b), &u) == -1 || u.has_scheme ||
+	    u.has_authority || u.has_query || u.has_fragment ||
+	    u.path.n != b->len)
+		return 0;
+	for (i = b->len; i > 0 && b->p[i - 1] != '/'; i--)
+		continue;
+	ctx->base_dir = i;
+	return 0;
+}
+
+/*
+ * url_resolve for the common case, into ctx->rel_abs: a reference made
+ * only of unreserved bytes and '/' (md_ref_plain) against a base that is
+ * a path alone is the base's directory and the reference, dot segments
+ * removed (RFC 3986 5.2.2-5.2.4); no splitting, no recomposing.  -1 for
+ * any other case, which url_resolve then takes: a result starting "//"
+ * is one it would guard.
+ */
+static int
+md_join_plain(struct md2gmi *ctx, struct span ref)
+{
+	struct buf	*abs = &ctx->rel_abs;
+
+	if (ctx->base_dir == 0 || !md_ref_plain(ref))
+		return -1;
+	buf_reset(abs);
+	if ((ref.p[0] != '/' && buf_append(abs, ctx->base_esc.p,
+	    ctx->base_dir) == -1) || buf_append_span(abs, ref) == -1)
+		return -1;
+	abs->len = url_remove_dots_inplace(abs->p, abs->len, NULL);
+	if (abs->len >= 2 && abs->p[0] == '/' && abs->p[1] == '/')
+		return -1;
+	return 0;
+}
+
+/*
  * Map a relative reference to a capsule URL: resolve it against the post,
  * turn a .md target (or an Astro-style /slug/ route) into its .gmi page
  * and check that the target exists.  1 kept, 0 missing, -1 no memory.
@@ -933,19 +986,23 @@ md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
 	size_t		 flen;
 	long		 hash;
 
-	if (ctx->base_esc.len == 0 && url_escape_relative(
-	    span_cstr(ctx->base), &ctx->base_esc) == -1)
+	if (md_base_ready(ctx) == -1)
 		return -1;
-	buf_reset(abs);
 	buf_reset(fs);
-	if (md_resolve(buf_span(&ctx->base_esc), raw, &ctx->rel_ref,
-	    abs) == -1)
-		return -1;
-	if (abs->len == 0 || url_split(buf_span(abs), &u) == -1)
-		return 0;
-	path = u.path;
-	rest = span_make(path.p + path.n, abs->len - (size_t)(path.p +
-	    path.n - abs->p));
+	if (md_join_plain(ctx, raw) == 0) {
+		path = buf_span(abs);
+		rest = span_make(abs->p + abs->len, 0);
+	} else {
+		buf_reset(abs);
+		if (md_resolve(buf_span(&ctx->base_esc), raw, &ctx->rel_ref,
+		    abs) == -1)
+			return -1;
+		if (abs->len == 0 || url_split(buf_span(abs), &u) == -1)
+			return 0;
+		path = u.path;
+		rest = span_make(path.p + path.n, abs->len - (size_t)(path.p +
+		    path.n - abs->p));
+	}
 	if (md_capsule_path(path, fs) == -1)
 		return 0;
 	if (md_ends_with_ci(path, ".md")) {
