@@ -130,6 +130,20 @@ int		buf_printf(struct buf *b, const char *fmt, ...)
 int		buf_reserve(struct buf *b, size_t n);
 
 /*
+ * Make room for n more bytes and return where they go: the caller writes
+ * all n and adds n to len, so that a line of several parts is one check.
+ * NULL when that would pass max or memory runs out.
+ */
+static inline char *
+buf_space(struct buf *b, size_t n)
+{
+	if ((b->cap <= b->len || n >= b->cap - b->len ||
+	    b->len + n > b->max) && buf_reserve(b, n) == -1)
+		return NULL;
+	return b->p + b->len;
+}
+
+/*
  * Return the contents NUL-terminated (the NUL is not counted in len), or
  * NULL when the terminator does not fit.  The pointer stays owned by b.
  */

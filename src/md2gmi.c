@@ -138,6 +138,7 @@ struct md2gmi {
 	bool			 line_nl;	/* the block put '\n' in line */
 	bool			 marked;	/* the block has link markers */
 	char			 code_alt[128];
+	size_t			 code_start;	/* where its text begins */
 	int			 h_level;
 	bool			 err;
 	bool			 timed_out;
@@ -1613,27 +1614,46 @@ md_trim(struct span s)
 	return s;
 }
 
-/* One line into the block, after the ">" that separates quote parts. */
+/*
+ * One line into the block, after the ">" that separates quote parts.
+ * Text with a hard break still in it (see md_put_collected) is rare and
+ * goes part by part; any other line is sized once and copied.
+ */
 static int
 md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
     bool escape)
 {
 	struct buf	*b = ctx->out;
+	size_t		 plen = strlen(prefix), n;
+	bool		 sep = false, sp;
+	char		*d;
 
 	if (ctx->qdepth > 0) {
-		if (ctx->q_sep && ctx->q_any && buf_puts(b, ">\n") == -1)
-			return -1;
+		sep = ctx->q_sep && ctx->q_any;
 		ctx->q_sep = false;
 		ctx->q_any = true;
 	}
-	if (buf_puts(b, prefix) == -1)
+	sp = escape && md_needs_escape(text);
+	if (ctx->line_nl)
+		return (sep && buf_puts(b, ">\n") == -1) ||
+		    buf_append(b, prefix, plen) == -1 ||
+		    (sp && buf_putc(b, ' ') == -1) ||
+		    md_put_collected(b, text) == -1 ? -1 : buf_putc(b, '\n');
+	n = (sep ? 2 : 0) + plen + sp + text.n + 1;
+	if ((d = buf_space(b, n)) == NULL)
 		return -1;
-	if (escape && md_needs_escape(text) && buf_putc(b, ' ') == -1)
-		return -1;
-	if ((ctx->line_nl ? md_put_collected(b, text) :
-	    buf_append(b, text.p, text.n)) == -1)
-		return -1;
-	return buf_putc(b, '\n');
+	if (sep) {
+		*d++ = '>';
+		*d++ = '\n';
+	}
+	memcpy(d, prefix, plen);
+	d += plen;
+	if (sp)
+		*d++ = ' ';
+	memcpy(d, text.p, text.n);
+	d[text.n] = '\n';
+	b->len += n;
+	return 0;
 }
 
 static bool
@@ -1885,13 +1905,48 @@ md_block_begin(struct md2gmi *ctx, MD_BLOCKTYPE type)
 	return ctx->blk_start > out->len ? buf_putc(out, '\n') : 0;
 }
 
+/* "=> URL [n] label" for link i, sized once. */
+static int
+md_link_line(struct md2gmi *ctx, struct buf *dst, size_t i)
+{
+	const struct md2gmi_link	*l = &ctx->links[i];
+	char				 num[MD_NUM_MAX], *np = NULL, *d;
+	size_t				 nn = 0, n;
+
+	if (l->numbered) {
+		np = md_num(num + MD_NUM_MAX, i + 1);
+		nn = (size_t)(num + MD_NUM_MAX - np);
+	}
+	n = 3 + l->url_len + (l->numbered ? nn + 3 : 0) +
+	    (l->label_len > 0 ? l->label_len + 1 : 0) + 1;
+	if ((d = buf_space(dst, n)) == NULL)
+		return -1;
+	memcpy(d, "=> ", 3);
+	memcpy(d + 3, ctx->lnk.p + l->url, l->url_len);
+	d += 3 + l->url_len;
+	if (l->numbered) {
+		*d++ = ' ';
+		*d++ = '[';
+		memcpy(d, np, nn);
+		d += nn;
+		*d++ = ']';
+	}
+	if (l->label_len > 0) {
+		*d++ = ' ';
+		memcpy(d, ctx->lnk.p + l->label, l->label_len);
+		d += l->label_len;
+	}
+	*d = '\n';
+	dst->len += n;
+	return 0;
+}
+
 /* R20/R21: the block, then a blank line and its links (or only them). */
 static int
 md_block_end(struct md2gmi *ctx)
 {
 	struct buf		*out = ctx->out;
 	struct buf		*dst = ctx->is_note ? &ctx->notes : out;
-	struct md2gmi_link	*l;
 	struct span		 text;
 	size_t			 i;
 	bool			 bare;
@@ -1914,17 +1969,9 @@ md_block_end(struct md2gmi *ctx)
 		return -1;
 	if (ctx->nlinks > 0 && md_sep(dst) == -1)
 		return -1;
-	for (i = 0; i < ctx->nlinks; i++) {
-		l = &ctx->links[i];
-		if (buf_append(dst, "=> ", 3) == -1 ||
-		    buf_append(dst, ctx->lnk.p + l->url, l->url_len) == -1 ||
-		    (l->numbered && (buf_putc(dst, ' ') == -1 ||
-		    md_put_num(dst, '[', i + 1, ']') == -1)) ||
-		    (l->label_len > 0 && (buf_putc(dst, ' ') == -1 ||
-		    buf_append(dst, ctx->lnk.p + l->label, l->label_len) ==
-		    -1)) || buf_putc(dst, '\n') == -1)
+	for (i = 0; i < ctx->nlinks; i++)
+		if (md_link_line(ctx, dst, i) == -1)
 			return -1;
-	}
 	ctx->info->nlinks += ctx->nlinks;
 	md_links_clear(ctx);
 	buf_reset(&ctx->line);
@@ -2441,7 +2488,6 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 
 	if (md_break_item(ctx) == -1)
 		return -1;
-	buf_reset(&ctx->code);
 	buf_reset(&ctx->tmp2);
 	if (attr_decode(&d->lang, &ctx->tmp2) == -1)
 		return -1;
@@ -2456,40 +2502,56 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 	ctx->code_alt[alt.n] = '\0';
 	ctx->in_code_block = true;
 	ctx->other_text = true;
+	/* The text follows the opening toggle straight into the block. */
+	if (buf_puts(ctx->out, "```") == -1 ||
+	    buf_puts(ctx->out, ctx->code_alt) == -1 ||
+	    buf_putc(ctx->out, '\n') == -1)
+		return -1;
+	ctx->code_start = ctx->out->len;
 	return 0;
 }
 
-static int
-md_leave_code(struct md2gmi *ctx)
+/* Does a line of the code start with a toggle ("```")? */
+static bool
+md_code_toggles(struct span all)
 {
-	struct span	 all = buf_span(&ctx->code), ln;
+	const char	*q;
+	size_t		 i;
+
+	for (i = 0; i + 3 <= all.n; i = (size_t)(q - all.p) + 1) {
+		if ((q = memchr(all.p + i, '`', all.n - i - 2)) == NULL)
+			return false;
+		if ((q == all.p || q[-1] == '\n') && q[1] == '`' && q[2] == '`')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The code's lines, each ended by a newline, the last newline of the code
+ * not making a line of its own, and a space before a line that starts
+ * with a toggle, which would close the block early.
+ */
+static int
+md_code_lines(struct buf *b, struct span all)
+{
+	struct span	 ln;
 	const char	*nl;
 	size_t		 i, start = 0;
-	struct buf	*b = ctx->out;
 
 	if (all.n > 0 && all.p[all.n - 1] == '\n')
 		all.n--;
-	if (buf_puts(b, "```") == -1 || buf_puts(b, ctx->code_alt) == -1 ||
-	    buf_putc(b, '\n') == -1)
-		return -1;
 	while (all.n > 0 && start <= all.n) {
 		nl = all.n > start ? memchr(all.p + start, '\n',
 		    all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
 		ln = span_make(all.p + start, i - start);
 		start = i + 1;
-		/* A toggle inside the block would close it early. */
 		if (span_starts_with(ln, "```") && buf_putc(b, ' ') == -1)
 			return -1;
 		if (buf_append_span(b, ln) == -1 || buf_putc(b, '\n') == -1)
 			return -1;
 	}
-	if (buf_puts(b, "```\n") == -1)
-		return -1;
-	ctx->in_code_block = false;
-	if (ctx->qdepth > 0)
-		ctx->q_sep = true;
-	md_restore_inl(ctx);
 	return 0;
 }
 
@@ -2499,18 +2561,52 @@ md_code_text(struct md2gmi *ctx, struct span s)
 {
 	size_t	i = 0, run;
 
-	if (md_copy_clean(&ctx->code, s, BC_CODE))
+	if (md_copy_clean(ctx->out, s, BC_CODE))
 		return 0;
 	for (;;) {
 		run = md_span_clean(s.p + i, s.n - i, BC_CODE);
-		if (buf_append(&ctx->code, s.p + i, run) == -1)
+		if (buf_append(ctx->out, s.p + i, run) == -1)
 			return -1;
 		if ((i += run) == s.n)
 			return 0;
-		if (u8_put(&ctx->code, 0xfffd) == -1)
+		if (u8_put(ctx->out, 0xfffd) == -1)
 			return -1;
 		i++;
 	}
+}
+
+/*
+ * Code text went straight into the block.  Without a toggle inside,
+ * md_code_lines would leave it as it is but for a missing last newline,
+ * and a lone newline is no line at all; only code with a toggle is
+ * rewritten line by line.
+ */
+static int
+md_leave_code(struct md2gmi *ctx)
+{
+	struct buf	*b = ctx->out;
+	struct span	 all;
+
+	all = span_make(b->p + ctx->code_start, b->len - ctx->code_start);
+	if (md_code_toggles(all)) {
+		buf_reset(&ctx->tmp);
+		if (buf_append_span(&ctx->tmp, all) == -1)
+			return -1;
+		b->len = ctx->code_start;
+		if (md_code_lines(b, buf_span(&ctx->tmp)) == -1)
+			return -1;
+	} else if (all.n == 1 && all.p[0] == '\n')
+		b->len = ctx->code_start;
+	else if (all.n > 0 && all.p[all.n - 1] != '\n' &&
+	    buf_putc(b, '\n') == -1)
+		return -1;
+	if (buf_puts(b, "```\n") == -1)
+		return -1;
+	ctx->in_code_block = false;
+	if (ctx->qdepth > 0)
+		ctx->q_sep = true;
+	md_restore_inl(ctx);
+	return 0;
 }
 
 static void
@@ -3102,7 +3198,7 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 	if (md_cb_check(ctx) == -1)
 		return -1;
 	if (ctx->in_code_block)
-		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
+		rc = type == MD_TEXT_NULLCHAR ? u8_put(ctx->out, 0xfffd) :
 		    md_code_text(ctx, s);
 	else if (md_is_plain(ctx, type, size))
 		rc = md_put_text(&ctx->line, s);
