@@ -142,7 +142,7 @@ struct md2gmi {
 	int			 h_level;
 	bool			 err;
 	bool			 timed_out;
-	unsigned		 ticks;		/* callbacks since a look */
+	unsigned		 ticks;		/* callbacks until a look */
 	struct timespec		 deadline;	/* with opts->budget_ms */
 };
 
@@ -1072,6 +1072,43 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image, struct buf *out)
 }
 
 /*
+ * Is s one line of plain text already, as md_label_copy makes it: no
+ * control or DEL (markers are controls), no space at either end or next
+ * to another?  Most labels are, and are copied whole.
+ */
+static bool
+md_label_clean(struct span s)
+{
+	size_t		i = 0;
+	unsigned	prev = 0;
+	unsigned char	c;
+
+	if (s.n > 0 && (s.p[0] == ' ' || s.p[s.n - 1] == ' '))
+		return false;
+#ifdef __SSE2__
+	for (; i + 16 <= s.n; i += 16) {
+		__m128i		v, sp;
+		unsigned	spm;
+
+		v = _mm_loadu_si128((const __m128i *)(const void *)(s.p + i));
+		sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+		spm = (unsigned)_mm_movemask_epi8(sp);
+		if (md_bad16(v, false) != 0 || (spm & ((spm << 1) |
+		    prev)) != 0)
+			return false;
+		prev = spm >> 15;
+	}
+#endif
+	for (; i < s.n; i++) {
+		c = (unsigned char)s.p[i];
+		if (c < 0x20 || c == 0x7f || (c == ' ' && prev))
+			return false;
+		prev = c == ' ';
+	}
+	return true;
+}
+
+/*
  * Labels are one line of plain text: markers dropped, each run of
  * controls and spaces one space, none at either end.  Writes at most s.n
  * bytes to d and returns how many.
@@ -1082,6 +1119,10 @@ md_label_copy(char *d, struct span s)
 	size_t	i, n = 0;
 	bool	sp = false;
 
+	if (md_label_clean(s)) {
+		memcpy(d, s.p, s.n);
+		return s.n;
+	}
 	for (i = 0; i < s.n; i++) {
 		unsigned char	c = (unsigned char)s.p[i];
 
@@ -1615,17 +1656,16 @@ md_trim(struct span s)
 }
 
 /*
- * One line into the block, after the ">" that separates quote parts.
- * Text with a hard break still in it (see md_put_collected) is rare and
- * goes part by part; any other line is sized once and copied.
+ * Begin a line in the block: the ">" that separates quote parts, then
+ * prefix.  Makes room for n more bytes and the newline, and returns where
+ * they go; the caller writes them and adds n + 1 to the length.
  */
-static int
-md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
-    bool escape)
+static inline char *
+md_line_begin(struct md2gmi *ctx, const char *prefix, size_t n)
 {
 	struct buf	*b = ctx->out;
-	size_t		 plen = strlen(prefix), n;
-	bool		 sep = false, sp;
+	size_t		 plen = strlen(prefix), head, i;
+	bool		 sep = false;
 	char		*d;
 
 	if (ctx->qdepth > 0) {
@@ -1633,29 +1673,45 @@ md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
 		ctx->q_sep = false;
 		ctx->q_any = true;
 	}
-	sp = escape && md_needs_escape(text);
-	if (ctx->line_nl)
-		return (sep && buf_puts(b, ">\n") == -1) ||
-		    buf_append(b, prefix, plen) == -1 ||
-		    (sp && buf_putc(b, ' ') == -1) ||
-		    md_put_collected(b, text) == -1 ? -1 : buf_putc(b, '\n');
-	n = (sep ? 2 : 0) + plen + sp + text.n + 1;
-	if ((d = buf_space(b, n)) == NULL)
-		return -1;
+	head = (sep ? 2 : 0) + plen;
+	if ((d = buf_space(b, head + n + 1)) == NULL)
+		return NULL;
 	if (sep) {
-		*d++ = '>';
-		*d++ = '\n';
+		d[0] = '>';
+		d[1] = '\n';
 	}
-	memcpy(d, prefix, plen);
-	d += plen;
+	/* Prefixes are a few bytes: no call for them. */
+	for (i = 0; i < plen; i++)
+		d[head - plen + i] = prefix[i];
+	b->len += head;
+	return d + head;
+}
+
+/*
+ * One line into the block (see md_line_begin).  Text with a hard break
+ * still in it is rare and goes through md_put_collected.
+ */
+static int
+md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
+    bool escape)
+{
+	struct buf	*b = ctx->out;
+	bool		 sp = escape && md_needs_escape(text);
+	char		*d;
+
+	if ((d = md_line_begin(ctx, prefix, ctx->line_nl ? 0 : sp +
+	    text.n)) == NULL)
+		return -1;
+	if (ctx->line_nl)
+		return (sp && buf_putc(b, ' ') == -1) ||
+		    md_put_collected(b, text) == -1 ? -1 : buf_putc(b, '\n');
 	if (sp)
 		*d++ = ' ';
 	memcpy(d, text.p, text.n);
 	d[text.n] = '\n';
-	b->len += n;
+	b->len += sp + text.n + 1;
 	return 0;
 }
-
 static bool
 md_is_label(char c)
 {
@@ -2753,39 +2809,51 @@ md_fill(struct buf *b, char c, size_t n)
 	return 0;
 }
 
-/* One grid row, padded by display width, trailing spaces trimmed. */
+/*
+ * One grid row, padded by display width, trailing spaces trimmed, written
+ * where it goes: its length is known before it is written.
+ */
 static int
 md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
     const size_t *w)
 {
 	struct md2gmi_table		*t = &ctx->tbl;
-	struct buf			*b = &ctx->tmp;
-	const struct md2gmi_cell	*cl;
-	size_t				 pad, left;
+	struct buf			*b = ctx->out;
+	const struct md2gmi_cell	*cl = &t->cells[(size_t)r * t->ncols];
+	size_t				 pad, left, n = 0, start = b->len;
 	unsigned			 c;
+	char				*d;
 
-	buf_reset(b);
+	for (c = 0; c < t->ncols; c++)
+		n += (c > 0 ? 3 : 0) + cl[c].len + w[c] - cl[c].cols;
+	if ((d = buf_space(b, n + 2)) == NULL)
+		return -1;
 	for (c = 0; c < t->ncols; c++) {
-		cl = &t->cells[(size_t)r * t->ncols + c];
-		pad = w[c] - cl->cols;
+		pad = w[c] - cl[c].cols;
 		left = t->align[c] == MD_ALIGN_RIGHT ? pad :
 		    t->align[c] == MD_ALIGN_CENTER ? pad / 2 : 0;
-		if ((c > 0 && buf_append(b, " | ", 3) == -1) ||
-		    md_fill(b, ' ', left) == -1 ||
-		    buf_append(b, text->p + cl->off, cl->len) == -1 ||
-		    md_fill(b, ' ', pad - left) == -1)
-			return -1;
+		if (c > 0) {
+			memcpy(d, " | ", 3);
+			d += 3;
+		}
+		memset(d, ' ', left);
+		memcpy(d + left, text->p + cl[c].off, cl[c].len);
+		d += left + cl[c].len;
+		memset(d, ' ', pad - left);
+		d += pad - left;
 	}
-	while (b->len > 0 && b->p[b->len - 1] == ' ')
-		b->len--;
-	if (span_starts_with(buf_span(b), "```") &&
-	    buf_putc(ctx->out, ' ') == -1)
-		return -1;
-	if (buf_append(ctx->out, b->p, b->len) == -1)
-		return -1;
-	return buf_putc(ctx->out, '\n');
+	while (n > 0 && b->p[start + n - 1] == ' ')
+		n--;
+	/* A row that starts with a toggle would close the grid early. */
+	if (n >= 3 && memcmp(b->p + start, "```", 3) == 0) {
+		memmove(b->p + start + 1, b->p + start, n);
+		b->p[start] = ' ';
+		n++;
+	}
+	b->p[start + n] = '\n';
+	b->len = start + n + 1;
+	return 0;
 }
-
 static int
 md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 {
@@ -2814,33 +2882,48 @@ static int
 md_table_list(struct md2gmi *ctx, const struct buf *text)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
-	struct buf		*b = &ctx->tmp;
 	struct span		 h, v;
 	unsigned		 r, c;
+	size_t			 n;
+	char			*d;
 	bool			 any;
 
 	for (r = t->rows > 1 ? 1 : 0; r < t->rows; r++) {
-		buf_reset(b);
-		any = false;
-		for (c = 0; c < t->ncols; c++) {
+		for (n = 0, c = 0; c < t->ncols; c++) {
+			h = md_cell(t, text, 0, c);
+			v = md_cell(t, text, r, c);
+			if (v.n > 0)
+				n += (n > 0 ? 4 : 0) + (r > 0 && h.n > 0 ?
+				    h.n + 2 : 0) + v.n;
+		}
+		if (n == 0)
+			continue;
+		if ((d = md_line_begin(ctx, ctx->qdepth > 0 ? "> \u2022 " :
+		    "* ", n)) == NULL)
+			return -1;
+		for (any = false, c = 0; c < t->ncols; c++) {
 			h = md_cell(t, text, 0, c);
 			v = md_cell(t, text, r, c);
 			if (v.n == 0)
 				continue;
-			if ((any && buf_puts(b, " \u00b7 ") == -1) ||
-			    (r > 0 && h.n > 0 && (buf_append_span(b, h) == -1 ||
-			    buf_puts(b, ": ") == -1)) ||
-			    buf_append_span(b, v) == -1)
-				return -1;
+			if (any) {
+				memcpy(d, " \u00b7 ", 4);
+				d += 4;
+			}
+			if (r > 0 && h.n > 0) {
+				memcpy(d, h.p, h.n);
+				memcpy(d + h.n, ": ", 2);
+				d += h.n + 2;
+			}
+			memcpy(d, v.p, v.n);
+			d += v.n;
 			any = true;
 		}
-		if (any && md_put_line(ctx, ctx->qdepth > 0 ? "> \u2022 " :
-		    "* ", buf_span(b), false) == -1)
-			return -1;
+		*d = '\n';
+		ctx->out->len += n + 1;
 	}
 	return 0;
 }
-
 /*
  * The cell text with link markers turned into "[n]", so that widths are
  * final, and each cell's width; NULL on error.  Most tables hold no link
@@ -2932,6 +3015,7 @@ md_budget_start(struct md2gmi *ctx)
 {
 	unsigned long	ms = ctx->opts->budget_ms;
 
+	ctx->ticks = MD2GMI_CLOCK_EVERY;
 	if (ms == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ctx->deadline);
@@ -2954,12 +3038,12 @@ md_budget_spent(struct md2gmi *ctx)
 	    now.tv_nsec >= ctx->deadline.tv_nsec);
 }
 
-/* Read the clock: -1 once the budget is spent. */
+/* Read the clock, if there is a budget: -1 once it is spent. */
 static int
 md_cb_clock(struct md2gmi *ctx)
 {
-	ctx->ticks = 0;
-	if (!md_budget_spent(ctx))
+	ctx->ticks = MD2GMI_CLOCK_EVERY;
+	if (ctx->opts->budget_ms == 0 || !md_budget_spent(ctx))
 		return 0;
 	ctx->timed_out = true;
 	ctx->err = true;
@@ -2975,8 +3059,7 @@ md_cb_check(struct md2gmi *ctx)
 {
 	if (ctx->err)
 		return -1;
-	if (ctx->opts->budget_ms == 0 ||
-	    ++ctx->ticks < MD2GMI_CLOCK_EVERY)
+	if (--ctx->ticks > 0)
 		return 0;
 	return md_cb_clock(ctx);
 }
