@@ -490,7 +490,7 @@ md_word_ascii(const char *p, size_t n)
 }
 
 /* Is every byte of s ASCII? */
-static bool
+static inline bool
 md_all_ascii(struct span s)
 {
 	uint64_t	w = 0, x;
@@ -1742,14 +1742,11 @@ md_may_caret(struct span md)
 
 /* R25: "[^1]" in running text reads as "[1]". */
 static void
-md_footnote_refs(struct md2gmi *ctx)
+md_footnote_refs_slow(struct md2gmi *ctx)
 {
 	struct buf	*l = &ctx->line;
 	const char	*hit;
 	size_t		 i, j, o;
-
-	if (!ctx->may_caret)
-		return;
 
 	/*
 	 * Most lines have none; start rewriting at the first candidate.
@@ -1778,6 +1775,14 @@ md_footnote_refs(struct md2gmi *ctx)
 		l->p[o++] = l->p[i];
 	}
 	l->len = o;
+}
+
+/* md_footnote_refs_slow, for a post where a '^' can reach the text. */
+static inline void
+md_footnote_refs(struct md2gmi *ctx)
+{
+	if (ctx->may_caret)
+		md_footnote_refs_slow(ctx);
 }
 
 /* Write the collected line, one output line per hard break. */
@@ -2737,7 +2742,7 @@ md_enter_cell(struct md2gmi *ctx, const MD_BLOCK_TD_DETAIL *d)
 	ctx->soft = false;
 }
 
-static int
+static inline int
 md_add_cell(struct md2gmi *ctx, struct span s)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
@@ -3271,6 +3276,19 @@ md_is_plain(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
 	    ctx->html_skip == 0 && !ctx->in_html_block;
 }
 
+/*
+ * Text that md_is_plain turned down only for an owed space or for being
+ * the first words of its block: still outside links, images and HTML.
+ */
+static inline bool
+md_is_prose(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
+{
+	return (type == MD_TEXT_NORMAL || type == MD_TEXT_CODE) && size > 0 &&
+	    ctx->inl != INL_NONE && ctx->link_nest == 0 &&
+	    ctx->img_depth == 0 && ctx->html_skip == 0 &&
+	    !ctx->in_html_block;
+}
+
 static int
 md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 {
@@ -3285,6 +3303,14 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 		    md_code_text(ctx, s);
 	else if (md_is_plain(ctx, type, size))
 		rc = md_put_text(&ctx->line, s);
+	else if (md_is_prose(ctx, type, size)) {
+		/* md_sink's work that this text can need. */
+		if (!ctx->other_text)
+			md_note_text(ctx, s);
+		rc = ctx->soft ? md_pay_space(ctx, s) : 0;
+		if (rc == 0)
+			rc = md_put_text(&ctx->line, s);
+	}
 	else if (ctx->in_html_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
 		    buf_append_span(&ctx->code, s);
