@@ -49,6 +49,7 @@ struct md2gmi_list {
 	bool		 task;		/* the open item has a task box */
 	unsigned	 num;
 	char		 prefix[48];
+	size_t		 plen;
 };
 
 /* A link of the current block; its bytes are in ctx->lnk. */
@@ -869,7 +870,7 @@ static const uint64_t md_uri_slow[4] = {
 
 #ifdef __SSE2__
 /* Is one of the 16 bytes at p in md_uri_slow? */
-static bool
+static inline bool
 md_uri_slow16(const char *p)
 {
 	__m128i	v, m;
@@ -1097,6 +1098,17 @@ md_label_clean(struct span s)
 		    prev)) != 0)
 			return false;
 		prev = spm >> 15;
+	}
+	/* The last sixteen, overlapping: their pairs were not all seen. */
+	if (i < s.n && s.n >= 16) {
+		__m128i		v;
+		unsigned	spm;
+
+		v = _mm_loadu_si128((const __m128i *)(const void *)
+		    (s.p + s.n - 16));
+		spm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8(' ')));
+		return md_bad16(v, false) == 0 && (spm & (spm << 1)) == 0;
 	}
 #endif
 	for (; i < s.n; i++) {
@@ -1661,10 +1673,10 @@ md_trim(struct span s)
  * they go; the caller writes them and adds n + 1 to the length.
  */
 static inline char *
-md_line_begin(struct md2gmi *ctx, const char *prefix, size_t n)
+md_line_begin(struct md2gmi *ctx, struct span prefix, size_t n)
 {
 	struct buf	*b = ctx->out;
-	size_t		 plen = strlen(prefix), head, i;
+	size_t		 plen = prefix.n, head, i;
 	bool		 sep = false;
 	char		*d;
 
@@ -1682,7 +1694,7 @@ md_line_begin(struct md2gmi *ctx, const char *prefix, size_t n)
 	}
 	/* Prefixes are a few bytes: no call for them. */
 	for (i = 0; i < plen; i++)
-		d[head - plen + i] = prefix[i];
+		d[head - plen + i] = prefix.p[i];
 	b->len += head;
 	return d + head;
 }
@@ -1692,7 +1704,7 @@ md_line_begin(struct md2gmi *ctx, const char *prefix, size_t n)
  * still in it is rare and goes through md_put_collected.
  */
 static int
-md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
+md_put_line(struct md2gmi *ctx, struct span prefix, struct span text,
     bool escape)
 {
 	struct buf	*b = ctx->out;
@@ -1787,7 +1799,7 @@ md_footnote_refs(struct md2gmi *ctx)
 
 /* Write the collected line, one output line per hard break. */
 static int
-md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
+md_flush_text(struct md2gmi *ctx, struct span prefix, bool escape)
 {
 	struct span	 all, seg;
 	const char	*nl;
@@ -2306,7 +2318,8 @@ md_li_flush(struct md2gmi *ctx)
 	t = md_trim(buf_span(&ctx->line));
 	if (t.n > 0 || (!ctx->li_done && l->task)) {
 		/* One line per item: hard breaks were already spaces. */
-		if (md_put_line(ctx, l->prefix, t, false) == -1)
+		if (md_put_line(ctx, span_make(l->prefix, l->plen), t,
+		    false) == -1)
 			return -1;
 	}
 	ctx->li_done = true;
@@ -2392,6 +2405,7 @@ md_enter_li(struct md2gmi *ctx, const MD_BLOCK_LI_DETAIL *d)
 	if (d->is_task)
 		p = md_prefix_cat(p, d->task_mark == ' ' ? "[ ] " : "[x] ");
 	*p = '\0';
+	l->plen = (size_t)(p - l->prefix);
 	ctx->li_done = false;
 	ctx->inl = INL_LI;
 	buf_reset(&ctx->line);
@@ -2458,12 +2472,12 @@ md_leave_p(struct md2gmi *ctx)
 		return 0;
 	}
 	if (ctx->qdepth > 0) {
-		if (md_flush_text(ctx, "> ", false) == -1)
+		if (md_flush_text(ctx, span_cstr("> "), false) == -1)
 			return -1;
 		ctx->q_sep = true;
 	} else {
 		md_footnote_def(ctx);
-		if (md_flush_text(ctx, "", true) == -1)
+		if (md_flush_text(ctx, span_cstr(""), true) == -1)
 			return -1;
 	}
 	md_restore_inl(ctx);
@@ -2506,6 +2520,7 @@ md_leave_h(struct md2gmi *ctx)
 	struct md2gmi_info	*info = ctx->info;
 	struct span		 t;
 	char			*plain;
+	int			 k;
 
 	if (md_inner(ctx) == CTR_LIST) {
 		ctx->soft = true;
@@ -2532,8 +2547,9 @@ md_leave_h(struct md2gmi *ctx)
 			return 0;
 		}
 	}
-	if (md_put_line(ctx, hashes[ctx->h_level > 3 ? 2 :
-	    ctx->h_level - 1], t, false) == -1)
+	k = ctx->h_level > 3 ? 2 : ctx->h_level - 1;
+	if (md_put_line(ctx, span_make(hashes[k], (size_t)k + 2), t,
+	    false) == -1)
 		return -1;
 	buf_reset(&ctx->line);
 	return 0;
@@ -2693,10 +2709,10 @@ md_leave_html(struct md2gmi *ctx)
 	if (rc == -1 || md_inner(ctx) == CTR_LIST)
 		return rc;
 	if (ctx->qdepth > 0) {
-		rc = md_flush_text(ctx, "> ", false);
+		rc = md_flush_text(ctx, span_cstr("> "), false);
 		ctx->q_sep = true;
 	} else
-		rc = md_flush_text(ctx, "", true);
+		rc = md_flush_text(ctx, span_cstr(""), true);
 	md_restore_inl(ctx);
 	return rc;
 }
@@ -2706,7 +2722,7 @@ md_hr(struct md2gmi *ctx)
 {
 	if (md_inner(ctx) == CTR_LIST)
 		return md_break_item(ctx);
-	return md_put_line(ctx, ctx->qdepth > 0 ? "> " : "",
+	return md_put_line(ctx, span_cstr(ctx->qdepth > 0 ? "> " : ""),
 	    span_cstr("---"), false);
 }
 
@@ -2903,8 +2919,8 @@ md_table_list(struct md2gmi *ctx, const struct buf *text)
 		}
 		if (n == 0)
 			continue;
-		if ((d = md_line_begin(ctx, ctx->qdepth > 0 ? "> \u2022 " :
-		    "* ", n)) == NULL)
+		if ((d = md_line_begin(ctx, span_cstr(ctx->qdepth > 0 ?
+		    "> \u2022 " : "* "), n)) == NULL)
 			return -1;
 		for (any = false, c = 0; c < t->ncols; c++) {
 			h = md_cell(t, text, 0, c);
