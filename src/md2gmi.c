@@ -135,6 +135,8 @@ struct md2gmi {
 	bool			 li_done;	/* item's line written */
 	bool			 in_code_block;
 	bool			 in_html_block;
+	uintptr_t		 md_lo;		/* the Markdown's first byte */
+	uintptr_t		 md_hi16;	/* the last 16 start here */
 	bool			 may_caret;	/* a '^' can reach the text */
 	bool			 line_nl;	/* the block put '\n' in line */
 	bool			 marked;	/* the block has link markers */
@@ -375,6 +377,33 @@ md_copy_clean(struct buf *b, struct span s, unsigned mask)
 	}
 	b->len += s.n;
 	return true;
+}
+
+/*
+ * md_copy_clean for the text md4c hands over, which points into the
+ * Markdown: text of up to sixteen bytes with sixteen readable there (not
+ * past the end of the Markdown) is checked and copied as one block, with
+ * no branch on its length, which varies too much to be predicted.
+ */
+static inline bool
+md_copy_md(const struct md2gmi *ctx, struct buf *b, struct span s,
+    unsigned mask)
+{
+#ifdef __SSE2__
+	uintptr_t	at = (uintptr_t)s.p;
+	__m128i		v;
+
+	if (s.n <= 16 && at >= ctx->md_lo && at <= ctx->md_hi16 &&
+	    b->cap - b->len > 16 && s.n <= b->max - b->len) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)s.p);
+		if ((md_bad16(v, mask == BC_CODE) & ((1U << s.n) - 1)) != 0)
+			return false;
+		_mm_storeu_si128((__m128i *)(void *)(b->p + b->len), v);
+		b->len += s.n;
+		return true;
+	}
+#endif
+	return md_copy_clean(b, s, mask);
 }
 
 /* UTF-8. */
@@ -2638,7 +2667,7 @@ md_code_text(struct md2gmi *ctx, struct span s)
 {
 	size_t	i = 0, run;
 
-	if (md_copy_clean(ctx->out, s, BC_CODE))
+	if (md_copy_md(ctx, ctx->out, s, BC_CODE))
 		return 0;
 	for (;;) {
 		run = md_span_clean(s.p + i, s.n - i, BC_CODE);
@@ -3318,14 +3347,16 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(ctx->out, 0xfffd) :
 		    md_code_text(ctx, s);
 	else if (md_is_plain(ctx, type, size))
-		rc = md_put_text(&ctx->line, s);
+		rc = md_copy_md(ctx, &ctx->line, s, BC_CTL | BC_MARK) ? 0 :
+		    md_put_clean(&ctx->line, s, 0);
 	else if (md_is_prose(ctx, type, size)) {
 		/* md_sink's work that this text can need. */
 		if (!ctx->other_text)
 			md_note_text(ctx, s);
 		rc = ctx->soft ? md_pay_space(ctx, s) : 0;
-		if (rc == 0)
-			rc = md_put_text(&ctx->line, s);
+		if (rc == 0 && !md_copy_md(ctx, &ctx->line, s, BC_CTL |
+		    BC_MARK))
+			rc = md_put_clean(&ctx->line, s, 0);
 	}
 	else if (ctx->in_html_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
@@ -3459,6 +3490,8 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	 * entity; most posts have neither and skip looking for them.
 	 */
 	ctx.may_caret = md_may_caret(md);
+	ctx.md_lo = (uintptr_t)md.p;
+	ctx.md_hi16 = md.n >= 16 ? (uintptr_t)(md.p + md.n - 16) : 0;
 
 	memset(&parser, 0, sizeof(parser));
 	parser.abi_version = 0;
