@@ -582,7 +582,10 @@ u8_last(const struct buf *b)
 	return c;
 }
 
-/* Entities: a hand-picked table of the names posts actually use. */
+/*
+ * Entities: a hand-picked table of the names posts actually use, in
+ * strcmp order for ent_lookup.
+ */
 
 static const struct {
 	const char	*name;
@@ -668,24 +671,43 @@ ent_numeric(struct span e, uint32_t *cp)
 	return 0;
 }
 
+/* The code point of the named entity name, or 0 when it is not known. */
+static uint32_t
+ent_lookup(struct span name)
+{
+	size_t	lo = 0, hi = sizeof(md2gmi_entities) /
+		    sizeof(md2gmi_entities[0]), mid, n;
+	int	c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		n = strlen(md2gmi_entities[mid].name);
+		c = memcmp(name.p, md2gmi_entities[mid].name,
+		    name.n < n ? name.n : n);
+		if (c == 0)
+			c = (name.n > n) - (name.n < n);
+		if (c == 0)
+			return md2gmi_entities[mid].cp;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
 /* Append the decoding of one "&...;" reference, or the text as it is. */
 static int
 ent_decode(struct span e, struct buf *b)
 {
-	size_t		i;
 	uint32_t	cp;
 
 	if (e.n >= 4 && e.p[0] == '&' && e.p[1] == '#' && e.p[e.n - 1] == ';') {
 		if (ent_numeric(e, &cp) == 0)
 			return u8_put(b, cp);
-	} else if (e.n >= 3 && e.p[0] == '&' && e.p[e.n - 1] == ';') {
-		struct span	name = span_make(e.p + 1, e.n - 2);
-
-		for (i = 0; i < sizeof(md2gmi_entities) /
-		    sizeof(md2gmi_entities[0]); i++)
-			if (span_eq_cstr(name, md2gmi_entities[i].name))
-				return u8_put(b, md2gmi_entities[i].cp);
-	}
+	} else if (e.n >= 3 && e.p[0] == '&' && e.p[e.n - 1] == ';' &&
+	    (cp = ent_lookup(span_make(e.p + 1, e.n - 2))) != 0)
+		return u8_put(b, cp);
 	return buf_append_span(b, e);
 }
 
@@ -3233,28 +3255,49 @@ md_leave_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
 	return rc == -1 ? -1 : 0;
 }
 
+/*
+ * An attribute decoded: most are one run of plain text, which needs no
+ * decoding and is used where it is; the rest are decoded into ctx->tmp2.
+ */
+static int
+md_attr(struct md2gmi *ctx, const MD_ATTRIBUTE *a, struct span *out)
+{
+	if (a->text == NULL || a->size == 0) {
+		*out = span_make("", 0);
+		return 0;
+	}
+	if (a->substr_types[0] == MD_TEXT_NORMAL &&
+	    a->substr_offsets[0] == 0 && a->substr_offsets[1] == a->size &&
+	    a->size <= ctx->tmp2.max) {
+		*out = span_make(a->text, a->size);
+		return 0;
+	}
+	buf_reset(&ctx->tmp2);
+	if (attr_decode(a, &ctx->tmp2) == -1)
+		return -1;
+	*out = buf_span(&ctx->tmp2);
+	return 0;
+}
+
 static int
 md_enter_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 {
 	struct md2gmi	*ctx = ud;
+	struct span	 href;
 	int		 rc = 0;
 
 	if (md_cb_check(ctx) == -1)
 		return -1;
 	switch (type) {
 	case MD_SPAN_A:
-		buf_reset(&ctx->tmp2);
-		rc = attr_decode(&((MD_SPAN_A_DETAIL *)detail)->href,
-		    &ctx->tmp2);
+		rc = md_attr(ctx, &((MD_SPAN_A_DETAIL *)detail)->href, &href);
 		if (rc == 0)
-			rc = md_link_begin(ctx, buf_span(&ctx->tmp2));
+			rc = md_link_begin(ctx, href);
 		break;
 	case MD_SPAN_IMG:
-		buf_reset(&ctx->tmp2);
-		rc = attr_decode(&((MD_SPAN_IMG_DETAIL *)detail)->src,
-		    &ctx->tmp2);
+		rc = md_attr(ctx, &((MD_SPAN_IMG_DETAIL *)detail)->src, &href);
 		if (rc == 0)
-			rc = md_img_begin(ctx, buf_span(&ctx->tmp2));
+			rc = md_img_begin(ctx, href);
 		break;
 	case MD_SPAN_CODE:
 		ctx->in_code_span = true;
