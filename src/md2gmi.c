@@ -3435,6 +3435,22 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 	return rc == -1 ? -1 : 0;
 }
 
+/*
+ * The working buffers start on the stack, in room enough for a typical
+ * post (see md_lend), and move to the heap only when they outgrow it.
+ */
+#define MD_ROOM_BIG	1024	/* the line, the links, a table's cells */
+#define MD_ROOM_SMALL	256	/* each of the rest */
+#define MD_ROOM		(3 * MD_ROOM_BIG + 13 * MD_ROOM_SMALL)
+
+/* Lend the next n bytes of *room to b. */
+static void
+md_lend(struct buf *b, char **room, size_t n, size_t max)
+{
+	buf_init_lent(b, *room, n, max);
+	*room += n;
+}
+
 static void
 md_ctx_free(struct md2gmi *ctx)
 {
@@ -3470,9 +3486,9 @@ md_notes(struct md2gmi *ctx)
 }
 
 /*
- * Start the buffers every post uses at a typical size rather than grow
- * them from nothing; the gemtext is about as long as the Markdown.  Only
- * a hint: a failure here is met again, and reported, at the append.
+ * Start the output at a typical size rather than grow it from nothing;
+ * the gemtext is about as long as the Markdown.  Only a hint: a failure
+ * here is met again, and reported, at the append.
  */
 static void
 md_presize(struct md2gmi *ctx, size_t n)
@@ -3481,8 +3497,6 @@ md_presize(struct md2gmi *ctx, size_t n)
 	size_t		 room = out->max - out->len;
 
 	(void)buf_reserve(out, n < room ? n : room);
-	(void)buf_reserve(&ctx->line, ctx->line.max < 512 ? ctx->line.max :
-	    512);
 }
 
 int
@@ -3491,6 +3505,7 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 {
 	struct md2gmi	 ctx;
 	MD_PARSER	 parser;
+	char		 mem[MD_ROOM], *room = mem;
 	size_t		 max = opts->max_out, blen;
 	int		 rc;
 
@@ -3505,27 +3520,28 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	ctx.out_start = out->len;
 	ctx.out_max = out->max;
 	ctx.collide_skip = -1;
-	buf_init(&ctx.line, max);
-	buf_init(&ctx.label, max);
-	buf_init(&ctx.alt, max);
-	buf_init(&ctx.href, MD2GMI_MAX_HREF + 1);
+	md_lend(&ctx.line, &room, MD_ROOM_BIG, max);
+	md_lend(&ctx.label, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.alt, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.href, &room, MD_ROOM_SMALL, MD2GMI_MAX_HREF + 1);
 	/* Bounded by MD2GMI_MAX_LINKS links of at most max_out bytes each. */
-	buf_init(&ctx.lnk, SIZE_MAX / 2);
+	md_lend(&ctx.lnk, &room, MD_ROOM_BIG, SIZE_MAX / 2);
 	ctx.base = opts->base != NULL && opts->base[0] == '/' ? opts->base :
 	    "/";
 	/* Escaping may triple every byte of the base and the reference. */
 	blen = strlen(ctx.base);
-	buf_init(&ctx.base_esc, 3 * blen + 2);
-	buf_init(&ctx.rel_ref, 3 * MD2GMI_MAX_HREF + 2);
-	buf_init(&ctx.rel_abs, 3 * (MD2GMI_MAX_HREF + blen) + 8);
-	buf_init(&ctx.rel_fs, ctx.rel_abs.max + 8);
-	buf_init(&ctx.code, max);
-	buf_init(&ctx.notes, max);
-	buf_init(&ctx.tmp, max);
-	buf_init(&ctx.tmp2, max);
-	buf_init(&ctx.code_src, MD2GMI_MAX_HREF + 1);
-	buf_init(&ctx.tbl.text, max);
-	buf_init(&ctx.tbl.ex, max);
+	md_lend(&ctx.base_esc, &room, MD_ROOM_SMALL, 3 * blen + 2);
+	md_lend(&ctx.rel_ref, &room, MD_ROOM_SMALL, 3 * MD2GMI_MAX_HREF + 2);
+	md_lend(&ctx.rel_abs, &room, MD_ROOM_SMALL, 3 * (MD2GMI_MAX_HREF +
+	    blen) + 8);
+	md_lend(&ctx.rel_fs, &room, MD_ROOM_SMALL, ctx.rel_abs.max + 8);
+	md_lend(&ctx.code, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.notes, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.tmp, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.tmp2, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.code_src, &room, MD_ROOM_SMALL, MD2GMI_MAX_HREF + 1);
+	md_lend(&ctx.tbl.text, &room, MD_ROOM_BIG, max);
+	md_lend(&ctx.tbl.ex, &room, MD_ROOM_SMALL, max);
 	ctx.code_alt[0] = '\0';
 	md_presize(&ctx, md.n);
 	/*
