@@ -26,9 +26,22 @@ static const char *post_image_exts[] = {
 	".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif"
 };
 
+#ifdef __SSE2__
+/* One bit for each of the 16 bytes at p that ends an ASCII run: >= 0x80 or CR. */
+static unsigned
+post_stop16(const char *p)
+{
+	__m128i	v;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	return (unsigned)(_mm_movemask_epi8(v) |
+	    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+}
+#endif
+
 /*
- * Length of the prefix of p that is ASCII without CR: sixteen or eight
- * bytes at a time, testing for a high bit or a byte equal to '\r'.
+ * Length of the prefix of p that is ASCII without CR: sixteen bytes at a
+ * time, the last sixteen overlapping, or eight at a time when shorter.
  */
 static size_t
 post_ascii_run(const char *p, size_t n)
@@ -39,13 +52,16 @@ post_ascii_run(const char *p, size_t n)
 	size_t		i = 0;
 
 #ifdef __SSE2__
-	for (; i + 16 <= n; i += 16) {
-		__m128i	v;
+	unsigned	m;
 
-		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		if (_mm_movemask_epi8(v) != 0 || _mm_movemask_epi8(
-		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))) != 0)
-			break;
+	if (n >= 16) {
+		for (; i + 16 <= n; i += 16)
+			if ((m = post_stop16(p + i)) != 0)
+				return i + (size_t)__builtin_ctz(m);
+		if (i < n && (m = post_stop16(p + n - 16) >> (16 - (n - i))) !=
+		    0)
+			return i + (size_t)__builtin_ctz(m);
+		return n;
 	}
 #endif
 	for (; i + 8 <= n; i += 8) {
