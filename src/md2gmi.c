@@ -1706,6 +1706,15 @@ md2gmi_text_line(struct buf *out, struct span s)
 	return md_text_line(out, s, 0);
 }
 
+/* s without its trailing spaces. */
+static struct span
+md_trim_end(struct span s)
+{
+	while (s.n > 0 && s.p[s.n - 1] == ' ')
+		s.n--;
+	return s;
+}
+
 static inline struct span
 md_trim(struct span s)
 {
@@ -2881,25 +2890,16 @@ md_fill(struct buf *b, char c, size_t n)
 	return 0;
 }
 
-/*
- * One grid row, padded by display width, trailing spaces trimmed, written
- * where it goes: its length is known before it is written.
- */
-static int
-md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
-    const size_t *w)
+/* Write row r, padded by display width, untrimmed, at d (n bytes). */
+static void
+md_grid_cells(struct md2gmi *ctx, const struct buf *text, unsigned r,
+    const size_t *w, char *d)
 {
 	struct md2gmi_table		*t = &ctx->tbl;
-	struct buf			*b = ctx->out;
 	const struct md2gmi_cell	*cl = &t->cells[(size_t)r * t->ncols];
-	size_t				 pad, left, n = 0, start = b->len;
+	size_t				 pad, left;
 	unsigned			 c;
-	char				*d;
 
-	for (c = 0; c < t->ncols; c++)
-		n += (c > 0 ? 3 : 0) + cl[c].len + w[c] - cl[c].cols;
-	if ((d = buf_space(b, n + 2)) == NULL)
-		return -1;
 	for (c = 0; c < t->ncols; c++) {
 		pad = w[c] - cl[c].cols;
 		left = t->align[c] == MD_ALIGN_RIGHT ? pad :
@@ -2914,6 +2914,44 @@ md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
 		memset(d, ' ', pad - left);
 		d += pad - left;
 	}
+}
+
+/*
+ * One grid row, padded by display width, trailing spaces trimmed.  The row
+ * used to be built apart (in a buffer of max_out bytes) and then copied;
+ * it is written in place when there is room for it untrimmed, which is
+ * all but always, and built apart otherwise, so that the same rows fail.
+ */
+static int
+md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
+    const size_t *w)
+{
+	struct md2gmi_table		*t = &ctx->tbl;
+	struct buf			*b = ctx->out, *tmp = &ctx->tmp;
+	const struct md2gmi_cell	*cl = &t->cells[(size_t)r * t->ncols];
+	struct span			 row;
+	size_t				 n = 0, start = b->len;
+	unsigned			 c;
+	char				*d;
+
+	for (c = 0; c < t->ncols; c++)
+		n += (c > 0 ? 3 : 0) + cl[c].len + w[c] - cl[c].cols;
+	if (n > tmp->max)
+		return -1;
+	if (n + 2 > b->max - b->len) {
+		buf_reset(tmp);
+		if ((d = buf_space(tmp, n)) == NULL)
+			return -1;
+		md_grid_cells(ctx, text, r, w, d);
+		tmp->len = n;
+		row = md_trim_end(buf_span(tmp));
+		return (span_starts_with(row, "```") && buf_putc(b, ' ') ==
+		    -1) || buf_append_span(b, row) == -1 ? -1 :
+		    buf_putc(b, '\n');
+	}
+	if ((d = buf_space(b, n + 2)) == NULL)
+		return -1;
+	md_grid_cells(ctx, text, r, w, d);
 	while (n > 0 && b->p[start + n - 1] == ' ')
 		n--;
 	/* A row that starts with a toggle would close the grid early. */
@@ -2925,8 +2963,7 @@ md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
 	b->p[start + n] = '\n';
 	b->len = start + n + 1;
 	return 0;
-}
-static int
+}static int
 md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
@@ -2970,6 +3007,9 @@ md_table_list(struct md2gmi *ctx, const struct buf *text)
 		}
 		if (n == 0)
 			continue;
+		/* The row used to be built apart, in max_out bytes. */
+		if (n > ctx->tmp.max)
+			return -1;
 		if ((d = md_line_begin(ctx, span_cstr(ctx->qdepth > 0 ?
 		    "> \u2022 " : "* "), n)) == NULL)
 			return -1;

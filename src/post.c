@@ -400,7 +400,8 @@ post_header_body(const struct post_input *in, struct post *p,
 
 	if (post_header(in, p, missing) == -1)
 		return -1;
-	g->max = g->len > SIZE_MAX - max ? SIZE_MAX : g->len + max;
+	/* The blank line after the header is md2gmi's now, not the body's. */
+	g->max = g->len >= SIZE_MAX - max ? SIZE_MAX : g->len + 1 + max;
 	rc = post_body(in, p, clean, md, max, g, info);
 	g->max = gmax;
 	if (rc == -1) {
