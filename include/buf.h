@@ -17,12 +17,17 @@ struct span {
 	size_t		 n;
 };
 
-/* An owned buffer: len bytes used of cap allocated; appends past max fail. */
+/*
+ * An owned buffer: len bytes used of cap allocated; appends past max fail.
+ * A lent buffer (buf_init_lent) starts in memory its caller owns and moves
+ * to the heap, which it then owns, when it needs more.
+ */
 struct buf {
 	char	*p;
 	size_t	 len;
 	size_t	 cap;
 	size_t	 max;
+	bool	 lent;		/* p is the caller's, not to be freed */
 };
 
 /* Make a span of a NUL-terminated string (for constants, never wire bytes). */
@@ -63,6 +68,13 @@ long		span_index(struct span s, char c);
 
 /* Prepare an empty buffer that will never grow past max bytes. */
 void		buf_init(struct buf *b, size_t max);
+
+/*
+ * buf_init, starting in the n bytes at mem, which the caller owns and
+ * which must outlive b's use of them: a buffer that stays small never
+ * allocates.  Released with buf_free like any other.
+ */
+void		buf_init_lent(struct buf *b, char *mem, size_t n, size_t max);
 
 /* Release the buffer's memory and leave it empty (safe to call twice). */
 void		buf_free(struct buf *b);
@@ -128,6 +140,20 @@ int		buf_printf(struct buf *b, const char *fmt, ...)
 
 /* Make sure n more bytes fit without reallocating; 0 or -1. */
 int		buf_reserve(struct buf *b, size_t n);
+
+/*
+ * Make room for n more bytes and return where they go: the caller writes
+ * all n and adds n to len, so that a line of several parts is one check.
+ * NULL when that would pass max or memory runs out.
+ */
+static inline char *
+buf_space(struct buf *b, size_t n)
+{
+	if ((b->cap <= b->len || n >= b->cap - b->len ||
+	    b->len + n > b->max) && buf_reserve(b, n) == -1)
+		return NULL;
+	return b->p + b->len;
+}
 
 /*
  * Return the contents NUL-terminated (the NUL is not counted in len), or

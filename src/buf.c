@@ -46,15 +46,32 @@ buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->lent = false;
+}
+
+void
+buf_init_lent(struct buf *b, char *mem, size_t n, size_t max)
+{
+	buf_init(b, max);
+	if (n == 0)
+		return;
+	/* Never more room than an allocation would have had. */
+	if (max < SIZE_MAX && n > max + 1)
+		n = max + 1;
+	b->p = mem;
+	b->cap = n;
+	b->lent = true;
 }
 
 void
 buf_free(struct buf *b)
 {
-	free(b->p);
+	if (!b->lent)
+		free(b->p);
 	b->p = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->lent = false;
 }
 
 
@@ -78,7 +95,13 @@ buf_reserve(struct buf *b, size_t n)
 		ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
 	if (ncap > b->max + 1)
 		ncap = b->max + 1;
-	if ((np = mem_realloc(b->p, ncap)) == NULL)
+	if (b->lent) {
+		/* Off the caller's memory, onto the heap. */
+		if ((np = mem_malloc(ncap)) == NULL)
+			return -1;
+		memcpy(np, b->p, b->len);
+		b->lent = false;
+	} else if ((np = mem_realloc(b->p, ncap)) == NULL)
 		return -1;
 	b->p = np;
 	b->cap = ncap;
@@ -141,6 +164,17 @@ buf_take(struct buf *b, size_t *len)
 {
 	char	*p;
 
+	/* The caller gets memory to free(), never the lender's. */
+	if (b->lent) {
+		if ((p = mem_malloc(b->len + 1)) == NULL)
+			return NULL;
+		memcpy(p, b->p, b->len);
+		p[b->len] = '\0';
+		if (len != NULL)
+			*len = b->len;
+		buf_init(b, b->max);
+		return p;
+	}
 	if (buf_cstr(b) == NULL)
 		return NULL;
 	p = b->p;

@@ -37,7 +37,10 @@ enum md2gmi_inl {
 #define MD2GMI_CLOCK_EVERY	4096	/* callbacks between clock readings */
 #define MD2GMI_MAX_LINE_DIAGS	32	/* line look-ups for diagnostics */
 
-/* Link placeholders in collected text; controls never reach it raw. */
+/*
+ * Link placeholders in collected text; controls never reach it raw.  A
+ * marker holds the index of its link in decimal.
+ */
 #define MARK_OPEN	'\x01'
 #define MARK_CLOSE	'\x02'
 
@@ -46,11 +49,15 @@ struct md2gmi_list {
 	bool		 task;		/* the open item has a task box */
 	unsigned	 num;
 	char		 prefix[48];
+	size_t		 plen;
 };
 
+/* A link of the current block; its bytes are in ctx->lnk. */
 struct md2gmi_link {
-	char		*url;
-	char		*label;		/* NULL: the client shows the URL */
+	size_t		 url;		/* offset of the URL */
+	size_t		 url_len;
+	size_t		 label;		/* offset of the label */
+	size_t		 label_len;	/* 0: the client shows the URL */
 	bool		 numbered;
 };
 
@@ -79,7 +86,9 @@ struct md2gmi {
 	struct fm_diags		*diags;
 	struct buf		*out;
 	size_t			 out_start;
-	struct buf		 blk;		/* current top-level block */
+	size_t			 out_max;	/* the caller's out->max */
+	size_t			 blk_mark;	/* out->len before the block */
+	size_t			 blk_start;	/* where its text begins */
 	struct buf		 line;		/* inline text collected */
 	struct buf		 label;		/* text of the open link */
 	struct buf		 alt;		/* alt text of the open image */
@@ -90,6 +99,13 @@ struct md2gmi {
 	struct buf		 tmp2;
 	struct buf		 code_src;	/* source of the open image */
 	struct md2gmi_link	*links;		/* links of the current block */
+	struct buf		 lnk;		/* their URLs and labels */
+	const char		*base;		/* the post's URL path, or "/" */
+	struct buf		 base_esc;	/* base escaped, once needed */
+	size_t			 base_dir;	/* its directory's length */
+	struct buf		 rel_ref;	/* scratch for relative links */
+	struct buf		 rel_abs;
+	struct buf		 rel_fs;
 	size_t			 nlinks;
 	size_t			 caplinks;
 	size_t			 total_links;
@@ -119,11 +135,17 @@ struct md2gmi {
 	bool			 li_done;	/* item's line written */
 	bool			 in_code_block;
 	bool			 in_html_block;
+	uintptr_t		 md_lo;		/* the Markdown's first byte */
+	uintptr_t		 md_hi16;	/* the last 16 start here */
+	bool			 may_caret;	/* a '^' can reach the text */
+	bool			 line_nl;	/* the block put '\n' in line */
+	bool			 marked;	/* the block has link markers */
 	char			 code_alt[128];
+	size_t			 code_start;	/* where its text begins */
 	int			 h_level;
 	bool			 err;
 	bool			 timed_out;
-	unsigned		 ticks;		/* callbacks since a look */
+	unsigned		 ticks;		/* callbacks until a look */
 	struct timespec		 deadline;	/* with opts->budget_ms */
 };
 
@@ -170,6 +192,17 @@ md_word_has_ctl(const char *p)
 	memcpy(&w, p, 8);
 	return (((w - 0x20 * SWAR_ONES) | ((w ^ 0x7f * SWAR_ONES) -
 	    SWAR_ONES)) & ~w & SWAR_HIGH) != 0;
+}
+
+/* md_word_has_ctl for the four bytes at p. */
+static inline bool
+md_word4_has_ctl(const char *p)
+{
+	uint32_t	w;
+
+	memcpy(&w, p, 4);
+	return (((w - 0x20202020U) | ((w ^ 0x7f7f7f7fU) - 0x01010101U)) &
+	    ~w & 0x80808080U) != 0;
 }
 
 #ifdef __SSE2__
@@ -260,6 +293,117 @@ md_span_clean(const char *p, size_t n, unsigned mask)
 		if (i < end || i == n)
 			return i;
 	}
+}
+
+#ifdef __SSE2__
+/*
+ * One bit per byte of v that md_copy_clean may not copy: a control or
+ * DEL, or with code, a control other than TAB and LF (BC_CODE).
+ */
+static inline unsigned
+md_bad16(__m128i v, bool code)
+{
+	__m128i	m;
+
+	m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)),
+	    v), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+	if (code)
+		m = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\t')), _mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\n'))), m);
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/*
+ * Append s to b when it has no byte in the classes of mask (BC_CTL |
+ * BC_MARK, or BC_CODE) and b has room without growing.  Copies while it
+ * looks, since that is what almost every text callback needs: true when
+ * done, false with b unchanged otherwise (bytes past b->len may then
+ * have been written).
+ */
+static inline bool
+md_copy_clean(struct buf *b, struct span s, unsigned mask)
+{
+	char	*d;
+	size_t	 i;
+
+	if (s.n >= b->cap - b->len || s.n > b->max - b->len)
+		return false;
+	d = b->p + b->len;
+#ifdef __SSE2__
+	if (s.n >= 16) {
+		__m128i	v;
+		bool	code = mask == BC_CODE;
+
+		for (i = 0; i + 16 <= s.n; i += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)
+			    (s.p + i));
+			_mm_storeu_si128((__m128i *)(void *)(d + i), v);
+			if (md_bad16(v, code))
+				return false;
+		}
+		if (i < s.n) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)
+			    (s.p + s.n - 16));
+			_mm_storeu_si128((__m128i *)(void *)(d + s.n - 16), v);
+			if (md_bad16(v, code))
+				return false;
+		}
+		b->len += s.n;
+		return true;
+	}
+#endif
+	if (mask != BC_CODE && s.n >= 8) {
+		if (md_word_has_ctl(s.p) || md_word_has_ctl(s.p + s.n - 8))
+			return false;
+		memcpy(d, s.p, 8);
+		memcpy(d + s.n - 8, s.p + s.n - 8, 8);
+		b->len += s.n;
+		return true;
+	}
+	if (mask != BC_CODE && s.n >= 4) {
+		if (md_word4_has_ctl(s.p) || md_word4_has_ctl(s.p + s.n - 4))
+			return false;
+		memcpy(d, s.p, 4);
+		memcpy(d + s.n - 4, s.p + s.n - 4, 4);
+		b->len += s.n;
+		return true;
+	}
+	for (i = 0; i < s.n; i++) {
+		if (md_bclass[(unsigned char)s.p[i]] & mask)
+			return false;
+		d[i] = s.p[i];
+	}
+	b->len += s.n;
+	return true;
+}
+
+/*
+ * md_copy_clean for the text md4c hands over, which points into the
+ * Markdown: text of up to sixteen bytes with sixteen readable there (not
+ * past the end of the Markdown) is checked and copied as one block, with
+ * no branch on its length, which varies too much to be predicted.
+ */
+static inline bool
+md_copy_md(const struct md2gmi *ctx, struct buf *b, struct span s,
+    unsigned mask)
+{
+#ifdef __SSE2__
+	uintptr_t	at = (uintptr_t)s.p;
+	__m128i		v;
+
+	if (s.n <= 16 && at >= ctx->md_lo && at <= ctx->md_hi16 &&
+	    b->cap - b->len > 16 && s.n <= b->max - b->len) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)s.p);
+		if ((md_bad16(v, mask == BC_CODE) & ((1U << s.n) - 1)) != 0)
+			return false;
+		_mm_storeu_si128((__m128i *)(void *)(b->p + b->len), v);
+		b->len += s.n;
+		return true;
+	}
+#endif
+	return md_copy_clean(b, s, mask);
 }
 
 /* UTF-8. */
@@ -375,6 +519,26 @@ md_word_ascii(const char *p, size_t n)
 	return (w & SWAR_HIGH) == 0;
 }
 
+/* Is every byte of s ASCII? */
+static inline bool
+md_all_ascii(struct span s)
+{
+	uint64_t	w = 0, x;
+	size_t		i;
+
+	if (s.n < 8) {
+		for (i = 0; i < s.n; i++)
+			w |= (unsigned char)s.p[i];
+		return (w & 0x80) == 0;
+	}
+	for (i = 0; i + 8 <= s.n; i += 8) {
+		memcpy(&x, s.p + i, 8);
+		w |= x;
+	}
+	memcpy(&x, s.p + s.n - 8, 8);
+	return ((w | x) & SWAR_HIGH) == 0;
+}
+
 /* Display columns of a string; ASCII counts one a byte, undecoded. */
 static size_t
 u8_columns(struct span s)
@@ -382,6 +546,8 @@ u8_columns(struct span s)
 	size_t		i = 0, w = 0, k;
 	uint32_t	c;
 
+	if (md_all_ascii(s))
+		return s.n;
 	while (i < s.n) {
 		if (md_word_ascii(s.p + i, s.n - i)) {
 			w += 8;
@@ -416,7 +582,10 @@ u8_last(const struct buf *b)
 	return c;
 }
 
-/* Entities: a hand-picked table of the names posts actually use. */
+/*
+ * Entities: a hand-picked table of the names posts actually use, in
+ * strcmp order for ent_lookup.
+ */
 
 static const struct {
 	const char	*name;
@@ -502,24 +671,43 @@ ent_numeric(struct span e, uint32_t *cp)
 	return 0;
 }
 
+/* The code point of the named entity name, or 0 when it is not known. */
+static uint32_t
+ent_lookup(struct span name)
+{
+	size_t	lo = 0, hi = sizeof(md2gmi_entities) /
+		    sizeof(md2gmi_entities[0]), mid, n;
+	int	c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		n = strlen(md2gmi_entities[mid].name);
+		c = memcmp(name.p, md2gmi_entities[mid].name,
+		    name.n < n ? name.n : n);
+		if (c == 0)
+			c = (name.n > n) - (name.n < n);
+		if (c == 0)
+			return md2gmi_entities[mid].cp;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
 /* Append the decoding of one "&...;" reference, or the text as it is. */
 static int
 ent_decode(struct span e, struct buf *b)
 {
-	size_t		i;
 	uint32_t	cp;
 
 	if (e.n >= 4 && e.p[0] == '&' && e.p[1] == '#' && e.p[e.n - 1] == ';') {
 		if (ent_numeric(e, &cp) == 0)
 			return u8_put(b, cp);
-	} else if (e.n >= 3 && e.p[0] == '&' && e.p[e.n - 1] == ';') {
-		struct span	name = span_make(e.p + 1, e.n - 2);
-
-		for (i = 0; i < sizeof(md2gmi_entities) /
-		    sizeof(md2gmi_entities[0]); i++)
-			if (span_eq_cstr(name, md2gmi_entities[i].name))
-				return u8_put(b, md2gmi_entities[i].cp);
-	}
+	} else if (e.n >= 3 && e.p[0] == '&' && e.p[e.n - 1] == ';' &&
+	    (cp = ent_lookup(span_make(e.p + 1, e.n - 2))) != 0)
+		return u8_put(b, cp);
 	return buf_append_span(b, e);
 }
 
@@ -582,6 +770,44 @@ attr_decode(const MD_ATTRIBUTE *a, struct buf *b)
 
 /* URLs. */
 
+/* Is every byte one url_escape_relative keeps, with no guard needed? */
+static bool
+md_ref_plain(struct span ref)
+{
+	size_t		i;
+	unsigned char	c;
+
+	if (ref.n >= 2 && ref.p[0] == '/' && ref.p[1] == '/')
+		return false;
+	for (i = 0; i < ref.n; i++) {
+		c = (unsigned char)ref.p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '/' || c == '.' ||
+		    c == '-' || c == '_' || c == '~'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * md2gmi_resolve with the base already escaped and a scratch buffer for
+ * the reference, so that a post with many links escapes its URL once.
+ */
+static int
+md_resolve(struct span base_esc, struct span ref, struct buf *tmp,
+    struct buf *out)
+{
+	if (url_scheme(ref).n > 0 || span_starts_with(ref, "//"))
+		return buf_append_span(out, ref);
+	if (!md_ref_plain(ref)) {
+		buf_reset(tmp);
+		if (url_escape_relative(ref, tmp) == -1)
+			return -1;
+		ref = buf_span(tmp);
+	}
+	return url_resolve(base_esc, ref, out, NULL);
+}
+
 /*
  * Both sides are escaped first: the base is a decoded URL path and the
  * reference is what a person wrote, and url_resolve takes neither raw.
@@ -598,12 +824,10 @@ md2gmi_resolve(const char *base, struct span ref, struct buf *out)
 		base = "/";
 	buf_init(&b, 3 * strlen(base) + 2);
 	buf_init(&r, 3 * ref.n + 2);
-	if (url_escape_relative(span_cstr(base), &b) == -1 ||
-	    url_escape_relative(ref, &r) == -1 ||
-	    url_resolve(buf_span(&b), buf_span(&r), out, NULL) == -1)
+	if (url_escape_relative(span_cstr(base), &b) == -1)
 		rc = -1;
 	else
-		rc = 0;
+		rc = md_resolve(buf_span(&b), ref, &r, out);
 	buf_free(&b);
 	buf_free(&r);
 	return rc;
@@ -628,17 +852,21 @@ md_capsule_path(struct span path, struct buf *out)
 	return 0;
 }
 
+/* Every link asks, so the length picks the names worth comparing. */
 static bool
-md_bad_scheme(struct span scheme)
+md_bad_scheme(struct span s)
 {
-	static const char	*bad[] = { "javascript", "vbscript", "data",
-	    "file" };
-	size_t			 i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (span_caseeq_cstr(scheme, bad[i]))
-			return true;
-	return false;
+	switch (s.n) {
+	case 4:
+		return strncasecmp(s.p, "data", 4) == 0 ||
+		    strncasecmp(s.p, "file", 4) == 0;
+	case 8:
+		return strncasecmp(s.p, "vbscript", 8) == 0;
+	case 10:
+		return strncasecmp(s.p, "javascript", 10) == 0;
+	default:
+		return false;
+	}
 }
 
 /* Links. */
@@ -679,74 +907,6 @@ md_ends_with_ci(struct span s, const char *suf)
 	return s.n >= n && strncasecmp(s.p + s.n - n, suf, n) == 0;
 }
 
-/*
- * Map a relative reference to a capsule URL: resolve it against the post,
- * turn a .md target (or an Astro-style /slug/ route) into its .gmi page
- * and check that the target exists.  1 kept, 0 missing, -1 no memory.
- */
-static int
-md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
-{
-	struct buf	 abs, fs;
-	struct url	 u;
-	struct span	 path, rest;
-	size_t		 flen;
-	long		 hash;
-	int		 rc = 0;
-
-	/* Escaping may triple every byte of the base and the reference. */
-	buf_init(&abs, 3 * (raw.n + strlen(ctx->opts->base ?
-	    ctx->opts->base : "/")) + 8);
-	buf_init(&fs, abs.max + 8);
-	if (md2gmi_resolve(ctx->opts->base, raw, &abs) == -1)
-		goto fail;
-	if (abs.len == 0 || url_split(buf_span(&abs), &u) == -1)
-		goto done;
-	path = u.path;
-	rest = span_make(path.p + path.n, abs.len - (size_t)(path.p +
-	    path.n - abs.p));
-	if (md_capsule_path(path, &fs) == -1)
-		goto done;
-	if (md_ends_with_ci(path, ".md")) {
-		if (!md_exists(ctx, fs.p))
-			goto done;
-		path.n -= 3;
-		/* The page of a post has no anchors to keep. */
-		if (rest.n > 0 && rest.p[0] == '?') {
-			if ((hash = span_index(rest, '#')) != -1)
-				rest.n = (size_t)hash;
-		} else
-			rest.n = 0;
-		rc = url_escape_uri(path, out) == -1 || buf_puts(out, ".gmi") ==
-		    -1 || url_escape_uri(rest, out) == -1 ? -1 : 1;
-		goto done;
-	}
-	if (path.n > 1 && path.p[path.n - 1] == '/') {
-		flen = fs.len;
-		fs.p[flen - 1] = '\0';
-		fs.len = flen - 1;
-		if (buf_puts(&fs, ".md") == 0 && buf_cstr(&fs) != NULL &&
-		    ctx->opts->exists != NULL && md_exists(ctx, fs.p)) {
-			rc = url_escape_uri(span_make(path.p, path.n - 1),
-			    out) == -1 || buf_puts(out, ".gmi") == -1 ? -1 : 1;
-			goto done;
-		}
-		fs.len = flen - 1;
-		if (buf_puts(&fs, "/") == -1 || buf_cstr(&fs) == NULL)
-			goto fail;
-	}
-	if (md_exists(ctx, fs.p))
-		rc = url_escape_uri(path, out) == -1 ||
-		    url_escape_uri(rest, out) == -1 ? -1 : 1;
-	goto done;
-fail:
-	rc = -1;
-done:
-	buf_free(&abs);
-	buf_free(&fs);
-	return rc;
-}
-
 #define URI_BIT(c)	(1ULL << ((c) & 63))
 
 /* The bytes md_escape_uri leaves to url_escape_uri, one bit each. */
@@ -759,6 +919,30 @@ static const uint64_t md_uri_slow[4] = {
 	~0ULL
 };
 
+#ifdef __SSE2__
+/* Is one of the 16 bytes at p in md_uri_slow? */
+static inline bool
+md_uri_slow16(const char *p)
+{
+	__m128i	v, m;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* Signed: below '!' also takes in every byte from 0x80 up. */
+	m = _mm_cmplt_epi8(v, _mm_set1_epi8('!'));
+	/* '{', '|', '}' and DEL: above 'z' but not '~'. */
+	m = _mm_or_si128(m, _mm_andnot_si128(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('~')), _mm_cmpgt_epi8(v, _mm_set1_epi8('z'))));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('%')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('>')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('^')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('`')));
+	return _mm_movemask_epi8(m) != 0;
+}
+#endif
+
 /*
  * url_escape_uri for a link with a scheme: most are plain ASCII that it
  * would copy unchanged, byte by byte, so those are copied whole.  The
@@ -768,10 +952,20 @@ static const uint64_t md_uri_slow[4] = {
 static int
 md_escape_uri(struct span s, struct buf *out)
 {
-	size_t		i;
+	size_t		i = 0;
 	unsigned char	c;
 
-	for (i = 0; i < s.n; i++) {
+#ifdef __SSE2__
+	if (s.n >= 16) {
+		for (; i + 16 <= s.n; i += 16)
+			if (md_uri_slow16(s.p + i))
+				return url_escape_uri(s, out);
+		if (i < s.n && md_uri_slow16(s.p + s.n - 16))
+			return url_escape_uri(s, out);
+		return buf_append(out, s.p, s.n);
+	}
+#endif
+	for (; i < s.n; i++) {
 		c = (unsigned char)s.p[i];
 		if (md_uri_slow[c >> 6] & URI_BIT(c))
 			return url_escape_uri(s, out);
@@ -780,11 +974,128 @@ md_escape_uri(struct span s, struct buf *out)
 }
 
 /*
+ * Escape the post's URL for resolving, once per render, and note where
+ * its directory ends when it is a path alone (no query, no fragment),
+ * which is what md_join_plain needs.
+ */
+static int
+md_base_ready(struct md2gmi *ctx)
+{
+	struct buf	*b = &ctx->base_esc;
+	struct url	 u;
+	size_t		 i;
+
+	if (b->len > 0)
+		return 0;
+	if (url_escape_relative(span_cstr(ctx->base), b) == -1)
+		return -1;
+	ctx->base_dir = 0;
+	if (url_split(buf_span(b), &u) == -1 || u.has_scheme ||
+	    u.has_authority || u.has_query || u.has_fragment ||
+	    u.path.n != b->len)
+		return 0;
+	for (i = b->len; i > 0 && b->p[i - 1] != '/'; i--)
+		continue;
+	ctx->base_dir = i;
+	return 0;
+}
+
+/*
+ * url_resolve for the common case, into ctx->rel_abs: a reference made
+ * only of unreserved bytes and '/' (md_ref_plain) against a base that is
+ * a path alone is the base's directory and the reference, dot segments
+ * removed (RFC 3986 5.2.2-5.2.4); no splitting, no recomposing.  -1 for
+ * any other case, which url_resolve then takes: a result starting "//"
+ * is one it would guard.
+ */
+static int
+md_join_plain(struct md2gmi *ctx, struct span ref)
+{
+	struct buf	*abs = &ctx->rel_abs;
+
+	if (ctx->base_dir == 0 || !md_ref_plain(ref))
+		return -1;
+	buf_reset(abs);
+	if ((ref.p[0] != '/' && buf_append(abs, ctx->base_esc.p,
+	    ctx->base_dir) == -1) || buf_append_span(abs, ref) == -1)
+		return -1;
+	abs->len = url_remove_dots_inplace(abs->p, abs->len, NULL);
+	if (abs->len >= 2 && abs->p[0] == '/' && abs->p[1] == '/')
+		return -1;
+	return 0;
+}
+
+/*
+ * Map a relative reference to a capsule URL: resolve it against the post,
+ * turn a .md target (or an Astro-style /slug/ route) into its .gmi page
+ * and check that the target exists.  1 kept, 0 missing, -1 no memory.
+ */
+static int
+md_rewrite_relative(struct md2gmi *ctx, struct span raw, struct buf *out)
+{
+	struct buf	*abs = &ctx->rel_abs, *fs = &ctx->rel_fs;
+	struct url	 u;
+	struct span	 path, rest;
+	size_t		 flen;
+	long		 hash;
+
+	if (md_base_ready(ctx) == -1)
+		return -1;
+	buf_reset(fs);
+	if (md_join_plain(ctx, raw) == 0) {
+		path = buf_span(abs);
+		rest = span_make(abs->p + abs->len, 0);
+	} else {
+		buf_reset(abs);
+		if (md_resolve(buf_span(&ctx->base_esc), raw, &ctx->rel_ref,
+		    abs) == -1)
+			return -1;
+		if (abs->len == 0 || url_split(buf_span(abs), &u) == -1)
+			return 0;
+		path = u.path;
+		rest = span_make(path.p + path.n, abs->len - (size_t)(path.p +
+		    path.n - abs->p));
+	}
+	if (md_capsule_path(path, fs) == -1)
+		return 0;
+	if (md_ends_with_ci(path, ".md")) {
+		if (!md_exists(ctx, fs->p))
+			return 0;
+		path.n -= 3;
+		/* The page of a post has no anchors to keep. */
+		if (rest.n > 0 && rest.p[0] == '?') {
+			if ((hash = span_index(rest, '#')) != -1)
+				rest.n = (size_t)hash;
+		} else
+			rest.n = 0;
+		return md_escape_uri(path, out) == -1 || buf_append(out,
+		    ".gmi", 4) == -1 || md_escape_uri(rest, out) == -1 ? -1 : 1;
+	}
+	if (path.n > 1 && path.p[path.n - 1] == '/') {
+		flen = fs->len;
+		fs->p[flen - 1] = '\0';
+		fs->len = flen - 1;
+		if (buf_puts(fs, ".md") == 0 && buf_cstr(fs) != NULL &&
+		    ctx->opts->exists != NULL && md_exists(ctx, fs->p))
+			return md_escape_uri(span_make(path.p, path.n - 1),
+			    out) == -1 || buf_append(out, ".gmi", 4) == -1 ?
+			    -1 : 1;
+		fs->len = flen - 1;
+		if (buf_puts(fs, "/") == -1 || buf_cstr(fs) == NULL)
+			return -1;
+	}
+	if (!md_exists(ctx, fs->p))
+		return 0;
+	return md_escape_uri(path, out) == -1 ||
+	    md_escape_uri(rest, out) == -1 ? -1 : 1;
+}
+
+/*
  * The URL a link line should carry (R23, R27), appended to out: 1 kept,
  * 0 dropped (fragment-only, forbidden scheme, missing file), -1 on error.
  */
 static int
-md_rewrite(struct md2gmi *ctx, struct span href, bool image)
+md_rewrite(struct md2gmi *ctx, struct span href, bool image, struct buf *out)
 {
 	struct span	scheme;
 	int		rc;
@@ -796,33 +1107,85 @@ md_rewrite(struct md2gmi *ctx, struct span href, bool image)
 	while (href.n > 0 && (href.p[href.n - 1] == ' ' ||
 	    href.p[href.n - 1] == '\t'))
 		href.n--;
-	buf_reset(&ctx->tmp);
 	if (href.n == 0 || href.p[0] == '#' || href.n > MD2GMI_MAX_HREF)
 		return 0;
 	if ((scheme = url_scheme(href)).n > 0) {
 		if (md_bad_scheme(scheme))
 			return 0;
-		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
+		return md_escape_uri(href, out) == -1 ? -1 : 1;
 	}
-	if (span_starts_with(href, "//"))
-		return md_escape_uri(href, &ctx->tmp) == -1 ? -1 : 1;
-	if ((rc = md_rewrite_relative(ctx, href, &ctx->tmp)) == 0)
+	if (href.n >= 2 && href.p[0] == '/' && href.p[1] == '/')
+		return md_escape_uri(href, out) == -1 ? -1 : 1;
+	if ((rc = md_rewrite_relative(ctx, href, out)) == 0)
 		fm_diag_add(ctx->diags, md_line_of(ctx, href), "%s to a "
 		    "missing file: %.*s", image ? "image" : "link",
 		    (int)(href.n > 200 ? 200 : href.n), href.p);
 	return rc;
 }
 
-/* Labels are one line of plain text. */
-static char *
-md_label_dup(struct span s)
+/*
+ * Is s one line of plain text already, as md_label_copy makes it: no
+ * control or DEL (markers are controls), no space at either end or next
+ * to another?  Most labels are, and are copied whole.
+ */
+static bool
+md_label_clean(struct span s)
 {
-	char	*d;
-	size_t	 i, n = 0;
-	bool	 sp = false;
+	size_t		i = 0;
+	unsigned	prev = 0;
+	unsigned char	c;
 
-	if ((d = mem_malloc(s.n + 1)) == NULL)
-		return NULL;
+	if (s.n > 0 && (s.p[0] == ' ' || s.p[s.n - 1] == ' '))
+		return false;
+#ifdef __SSE2__
+	for (; i + 16 <= s.n; i += 16) {
+		__m128i		v, sp;
+		unsigned	spm;
+
+		v = _mm_loadu_si128((const __m128i *)(const void *)(s.p + i));
+		sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+		spm = (unsigned)_mm_movemask_epi8(sp);
+		if (md_bad16(v, false) != 0 || (spm & ((spm << 1) |
+		    prev)) != 0)
+			return false;
+		prev = spm >> 15;
+	}
+	/* The last sixteen, overlapping: their pairs were not all seen. */
+	if (i < s.n && s.n >= 16) {
+		__m128i		v;
+		unsigned	spm;
+
+		v = _mm_loadu_si128((const __m128i *)(const void *)
+		    (s.p + s.n - 16));
+		spm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8(' ')));
+		return md_bad16(v, false) == 0 && (spm & (spm << 1)) == 0;
+	}
+#endif
+	for (; i < s.n; i++) {
+		c = (unsigned char)s.p[i];
+		if (c < 0x20 || c == 0x7f || (c == ' ' && prev))
+			return false;
+		prev = c == ' ';
+	}
+	return true;
+}
+
+/*
+ * Labels are one line of plain text: markers dropped, each run of
+ * controls and spaces one space, none at either end.  Writes at most s.n
+ * bytes to d and returns how many.
+ */
+static size_t
+md_label_copy(char *d, struct span s)
+{
+	size_t	i, n = 0;
+	bool	sp = false;
+
+	if (md_label_clean(s)) {
+		memcpy(d, s.p, s.n);
+		return s.n;
+	}
 	for (i = 0; i < s.n; i++) {
 		unsigned char	c = (unsigned char)s.p[i];
 
@@ -840,58 +1203,102 @@ md_label_dup(struct span s)
 		sp = false;
 		d[n++] = (char)c;
 	}
-	d[n] = '\0';
+	return n;
+}
+
+/* md_label_copy into a string of its own. */
+static char *
+md_label_dup(struct span s)
+{
+	char	*d;
+
+	if ((d = mem_malloc(s.n + 1)) == NULL)
+		return NULL;
+	d[md_label_copy(d, s)] = '\0';
 	return d;
+}
+
+static bool
+md_link_url_is(const struct md2gmi *ctx, const struct md2gmi_link *l,
+    struct span url)
+{
+	return l->url_len == url.n &&
+	    memcmp(ctx->lnk.p + l->url, url.p, url.n) == 0;
+}
+
+static bool
+md_link_label_is(const struct md2gmi *ctx, const struct md2gmi_link *l,
+    struct span label)
+{
+	return l->label_len == label.n &&
+	    memcmp(ctx->lnk.p + l->label, label.p, label.n) == 0;
+}
+
+/* Make room for one more link; 0 or -1. */
+static int
+md_links_grow(struct md2gmi *ctx)
+{
+	struct md2gmi_link	*nl;
+	size_t			 ncap;
+
+	if (ctx->nlinks < ctx->caplinks)
+		return 0;
+	ncap = ctx->caplinks ? ctx->caplinks * 2 : 16;
+	if ((nl = mem_realloc(ctx->links, ncap * sizeof(*nl))) == NULL)
+		return -1;
+	ctx->links = nl;
+	ctx->caplinks = ncap;
+	return 0;
 }
 
 /*
  * Add a link to the current block: an index for its marker, or -1 when it
  * was dropped, -2 on error.  A URL already in the block is reused; two
- * links with the same text and different URLs get numbered.
+ * links with the same text and different URLs get numbered.  The URL is
+ * written where it will stay, at the end of ctx->lnk, and taken back when
+ * the link is dropped or already there.
  */
 static long
 md_link_add(struct md2gmi *ctx, struct span href, struct span label,
     bool image)
 {
-	struct md2gmi_link	*l, *nl;
-	char			*url, *lab;
-	size_t			 i, ncap;
+	struct buf		*a = &ctx->lnk;
+	struct md2gmi_link	*l;
+	struct span		 url, lab;
+	size_t			 i, start = a->len;
 	int			 rc;
 
 	if (ctx->total_links >= MD2GMI_MAX_LINKS)
 		return -1;
-	if ((rc = md_rewrite(ctx, href, image)) <= 0)
+	if ((rc = md_rewrite(ctx, href, image, a)) <= 0) {
+		a->len = start;
 		return rc == 0 ? -1 : -2;
-	if (buf_cstr(&ctx->tmp) == NULL)
+	}
+	url = span_make(a->p + start, a->len - start);
+	/* The URL was made in a scratch buffer bounded by max_out. */
+	if (url.n > ctx->opts->max_out)
 		return -2;
 	for (i = 0; i < ctx->nlinks; i++)
-		if (strcmp(ctx->links[i].url, ctx->tmp.p) == 0)
+		if (md_link_url_is(ctx, &ctx->links[i], url)) {
+			a->len = start;
 			return (long)i;
-	if (ctx->nlinks == ctx->caplinks) {
-		ncap = ctx->caplinks ? ctx->caplinks * 2 : 16;
-		if ((nl = mem_realloc(ctx->links, ncap * sizeof(*nl))) == NULL)
-			return -2;
-		ctx->links = nl;
-		ctx->caplinks = ncap;
-	}
-	if ((url = mem_strdup(ctx->tmp.p)) == NULL)
+		}
+	if (md_links_grow(ctx) == -1 || buf_reserve(a, label.n) == -1) {
+		a->len = start;
 		return -2;
-	if ((lab = md_label_dup(label)) == NULL) {
-		free(url);
-		return -2;
-	}
-	if (*lab == '\0') {
-		free(lab);
-		lab = NULL;
 	}
 	l = &ctx->links[ctx->nlinks];
-	l->url = url;
-	l->label = lab;
+	l->url = start;
+	l->url_len = url.n;
+	l->label = a->len;
+	l->label_len = md_label_copy(a->p + a->len, label);
 	l->numbered = false;
-	for (i = 0; lab != NULL && i < ctx->nlinks; i++)
+	a->len += l->label_len;
+	lab = span_make(a->p + l->label, l->label_len);
+	for (i = 0; lab.n > 0 && i < ctx->nlinks; i++)
 		if ((image || (long)i != ctx->collide_skip) &&
-		    ctx->links[i].label != NULL &&
-		    strcmp(ctx->links[i].label, lab) == 0)
+		    ctx->links[i].label_len > 0 &&
+		    md_link_label_is(ctx, &ctx->links[i], lab))
 			ctx->links[i].numbered = l->numbered = true;
 	ctx->total_links++;
 	return (long)ctx->nlinks++;
@@ -900,13 +1307,8 @@ md_link_add(struct md2gmi *ctx, struct span href, struct span label,
 static void
 md_links_clear(struct md2gmi *ctx)
 {
-	size_t	i;
-
-	for (i = 0; i < ctx->nlinks; i++) {
-		free(ctx->links[i].url);
-		free(ctx->links[i].label);
-	}
 	ctx->nlinks = 0;
+	buf_reset(&ctx->lnk);
 }
 
 /* Collecting inline text. */
@@ -986,8 +1388,8 @@ md_put_clean(struct buf *b, struct span s, unsigned fl)
 static int
 md_put_text(struct buf *b, struct span s)
 {
-	if (md_span_clean(s.p, s.n, BC_CTL | BC_MARK) == s.n)
-		return buf_append(b, s.p, s.n);
+	if (md_copy_clean(b, s, BC_CTL | BC_MARK))
+		return 0;
 	return md_put_clean(b, s, 0);
 }
 
@@ -1015,9 +1417,13 @@ md_pay_space(struct md2gmi *ctx, struct span s)
 	if (ctx->line.len == 0 || ctx->line.p[ctx->line.len - 1] == ' ' ||
 	    ctx->line.p[ctx->line.len - 1] == '\n')
 		return 0;
-	u8_decode((const unsigned char *)s.p, s.n, &next);
-	if (u8_is_cjk(u8_last(&ctx->line)) && u8_is_cjk(next))
-		return 0;
+	/* Only text that ends and text that starts past ASCII can be CJK. */
+	if (s.n > 0 && (unsigned char)s.p[0] >= 0x80 &&
+	    (unsigned char)ctx->line.p[ctx->line.len - 1] >= 0x80) {
+		u8_decode((const unsigned char *)s.p, s.n, &next);
+		if (u8_is_cjk(u8_last(&ctx->line)) && u8_is_cjk(next))
+			return 0;
+	}
 	if (buf_putc(&ctx->line, ' ') == -1)
 		return -1;
 	if (ctx->link_nest > 0 && ctx->label.len > 0)
@@ -1061,6 +1467,20 @@ md_sink_cstr(struct md2gmi *ctx, const char *s, unsigned flags)
 	return md_sink(ctx, span_cstr(s), flags);
 }
 
+/*
+ * md_sink with SK_OURS | SK_NOLABEL for our own markup, n > 0 clean
+ * bytes ("`", "~~"): there is nothing to clean and no label to feed.
+ */
+static int
+md_sink_markup(struct md2gmi *ctx, const char *s, size_t n)
+{
+	if (ctx->html_skip > 0 || ctx->img_depth > 0 || ctx->inl == INL_NONE)
+		return 0;
+	if (ctx->soft && md_pay_space(ctx, span_make(s, n)) == -1)
+		return -1;
+	return buf_append(&ctx->line, s, n);
+}
+
 /* A hard break: a new line where the block keeps breaks, else a space. */
 static int
 md_break(struct md2gmi *ctx)
@@ -1071,6 +1491,7 @@ md_break(struct md2gmi *ctx)
 		ctx->soft = false;
 		if (ctx->link_nest > 0 && buf_putc(&ctx->label, ' ') == -1)
 			return -1;
+		ctx->line_nl = true;
 		return buf_putc(&ctx->line, '\n');
 	}
 	ctx->soft = true;
@@ -1111,6 +1532,7 @@ md_marker(struct md2gmi *ctx, long idx)
 {
 	if (idx < 0 || ctx->inl == INL_NONE || ctx->img_depth > 0)
 		return 0;
+	ctx->marked = true;
 	return md_put_num(&ctx->line, MARK_OPEN, (unsigned long long)idx,
 	    MARK_CLOSE);
 }
@@ -1131,15 +1553,18 @@ md_link_begin(struct md2gmi *ctx, struct span href)
 static bool
 md_is_autolink(struct span text, struct span href)
 {
-	static const char	*pfx[] = { "", "http://", "https://",
-	    "mailto:" };
-	size_t			 i, n;
+	static const struct {
+		const char	*p;
+		size_t		 n;
+	} pfx[] = { { "", 0 }, { "http://", 7 }, { "https://", 8 },
+	    { "mailto:", 7 } };
+	size_t	i, n;
 
-	if (text.n == 0)
+	if (text.n == 0 || href.n < text.n)
 		return false;
 	for (i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
-		n = strlen(pfx[i]);
-		if (href.n == n + text.n && strncasecmp(href.p, pfx[i], n) ==
+		n = pfx[i].n;
+		if (href.n == n + text.n && strncasecmp(href.p, pfx[i].p, n) ==
 		    0 && memcmp(href.p + n, text.p, text.n) == 0)
 			return true;
 	}
@@ -1223,9 +1648,10 @@ md_img_end(struct md2gmi *ctx)
 		    md_put_clean(&ctx->label, alt, 0) == -1)
 			return -1;
 	}
-	if (md_sink_cstr(ctx, alt.n ? "[image: " : "[image", SK_OURS |
-	    SK_NOLABEL) == -1 || md_sink(ctx, alt, SK_OURS | SK_NOLABEL) ==
-	    -1 || md_sink_cstr(ctx, "]", SK_OURS | SK_NOLABEL) == -1)
+	if ((alt.n > 0 ? md_sink_markup(ctx, "[image: ", 8) :
+	    md_sink_markup(ctx, "[image", 6)) == -1 ||
+	    md_sink(ctx, alt, SK_OURS | SK_NOLABEL) == -1 ||
+	    md_sink_markup(ctx, "]", 1) == -1)
 		return -1;
 	return md_marker(ctx, idx);
 }
@@ -1280,7 +1706,16 @@ md2gmi_text_line(struct buf *out, struct span s)
 	return md_text_line(out, s, 0);
 }
 
+/* s without its trailing spaces. */
 static struct span
+md_trim_end(struct span s)
+{
+	while (s.n > 0 && s.p[s.n - 1] == ' ')
+		s.n--;
+	return s;
+}
+
+static inline struct span
 md_trim(struct span s)
 {
 	while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
@@ -1292,28 +1727,63 @@ md_trim(struct span s)
 	return s;
 }
 
-/* One line into the block, after the ">" that separates quote parts. */
-static int
-md_put_line(struct md2gmi *ctx, const char *prefix, struct span text,
-    bool escape)
+/*
+ * Begin a line in the block: the ">" that separates quote parts, then
+ * prefix.  Makes room for n more bytes and the newline, and returns where
+ * they go; the caller writes them and adds n + 1 to the length.
+ */
+static inline char *
+md_line_begin(struct md2gmi *ctx, struct span prefix, size_t n)
 {
-	struct buf	*b = &ctx->blk;
+	struct buf	*b = ctx->out;
+	size_t		 plen = prefix.n, head, i;
+	bool		 sep = false;
+	char		*d;
 
 	if (ctx->qdepth > 0) {
-		if (ctx->q_sep && ctx->q_any && buf_puts(b, ">\n") == -1)
-			return -1;
+		sep = ctx->q_sep && ctx->q_any;
 		ctx->q_sep = false;
 		ctx->q_any = true;
 	}
-	if (buf_puts(b, prefix) == -1)
-		return -1;
-	if (escape && md_needs_escape(text) && buf_putc(b, ' ') == -1)
-		return -1;
-	if (md_put_collected(b, text) == -1)
-		return -1;
-	return buf_putc(b, '\n');
+	head = (sep ? 2 : 0) + plen;
+	if ((d = buf_space(b, head + n + 1)) == NULL)
+		return NULL;
+	if (sep) {
+		d[0] = '>';
+		d[1] = '\n';
+	}
+	/* Prefixes are a few bytes: no call for them. */
+	for (i = 0; i < plen; i++)
+		d[head - plen + i] = prefix.p[i];
+	b->len += head;
+	return d + head;
 }
 
+/*
+ * One line into the block (see md_line_begin).  Text with a hard break
+ * still in it is rare and goes through md_put_collected.
+ */
+static int
+md_put_line(struct md2gmi *ctx, struct span prefix, struct span text,
+    bool escape)
+{
+	struct buf	*b = ctx->out;
+	bool		 sp = escape && md_needs_escape(text);
+	char		*d;
+
+	if ((d = md_line_begin(ctx, prefix, ctx->line_nl ? 0 : sp +
+	    text.n)) == NULL)
+		return -1;
+	if (ctx->line_nl)
+		return (sp && buf_putc(b, ' ') == -1) ||
+		    md_put_collected(b, text) == -1 ? -1 : buf_putc(b, '\n');
+	if (sp)
+		*d++ = ' ';
+	memcpy(d, text.p, text.n);
+	d[text.n] = '\n';
+	b->len += sp + text.n + 1;
+	return 0;
+}
 static bool
 md_is_label(char c)
 {
@@ -1321,10 +1791,32 @@ md_is_label(char c)
 	    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/*
+ * Can a '^' reach the text: is there one, or a numeric entity?  memchr,
+ * because glibc's memmem is slow for two-byte needles.
+ */
+static bool
+md_may_caret(struct span md)
+{
+	const char	*amp;
+	size_t		 i;
+
+	if (md.n == 0 || memchr(md.p, '^', md.n) != NULL)
+		return md.n > 0;
+	for (i = 0; i + 1 < md.n; i = (size_t)(amp - md.p) + 1) {
+		if ((amp = memchr(md.p + i, '&', md.n - i - 1)) == NULL)
+			return false;
+		if (amp[1] == '#')
+			return true;
+	}
+	return false;
+}
+
 /* R25: "[^1]" in running text reads as "[1]". */
 static void
-md_footnote_refs(struct buf *l)
+md_footnote_refs_slow(struct md2gmi *ctx)
 {
+	struct buf	*l = &ctx->line;
 	const char	*hit;
 	size_t		 i, j, o;
 
@@ -1357,19 +1849,28 @@ md_footnote_refs(struct buf *l)
 	l->len = o;
 }
 
+/* md_footnote_refs_slow, for a post where a '^' can reach the text. */
+static inline void
+md_footnote_refs(struct md2gmi *ctx)
+{
+	if (ctx->may_caret)
+		md_footnote_refs_slow(ctx);
+}
+
 /* Write the collected line, one output line per hard break. */
 static int
-md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
+md_flush_text(struct md2gmi *ctx, struct span prefix, bool escape)
 {
 	struct span	 all, seg;
 	const char	*nl;
 	size_t		 i, start = 0;
 
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	all = buf_span(&ctx->line);
-	while (start <= all.n) {
-		nl = all.n > start ? memchr(all.p + start, '\n',
-		    all.n - start) : NULL;
+	/* Without a hard break the line is one segment. */
+	while (!ctx->line_nl ? start == 0 : start <= all.n) {
+		nl = ctx->line_nl && all.n > start ? memchr(all.p + start,
+		    '\n', all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
 		seg = md_trim(span_make(all.p + start, i - start));
 		start = i + 1;
@@ -1381,12 +1882,32 @@ md_flush_text(struct md2gmi *ctx, const char *prefix, bool escape)
 	return 0;
 }
 
+/*
+ * The marker that opens at s.p[i]: the index of its link when the link
+ * wants its number shown, else -1; *end gets the offset after it.
+ */
+static long
+md_mark_at(const struct md2gmi *ctx, struct span s, size_t i, size_t *end)
+{
+	size_t	j;
+	long	idx = 0;
+
+	for (j = i + 1; j < s.n && s.p[j] != MARK_CLOSE; j++)
+		if (idx < 1000000)
+			idx = idx * 10 + (s.p[j] - '0');
+	*end = j + 1;
+	if (idx < 0 || (size_t)idx >= ctx->nlinks ||
+	    !ctx->links[idx].numbered)
+		return -1;
+	return idx;
+}
+
 /* Copy text into dst with link markers turned into "[n]" or nothing. */
 static int
 md_expand(struct md2gmi *ctx, struct span s, struct buf *dst)
 {
 	const char	*m;
-	size_t		 i, start = 0, j;
+	size_t		 i, start = 0, end;
 	long		 idx;
 
 	while (start < s.n && (m = memchr(s.p + start, MARK_OPEN,
@@ -1394,18 +1915,88 @@ md_expand(struct md2gmi *ctx, struct span s, struct buf *dst)
 		i = (size_t)(m - s.p);
 		if (buf_append(dst, s.p + start, i - start) == -1)
 			return -1;
-		idx = 0;
-		for (j = i + 1; j < s.n && s.p[j] != MARK_CLOSE; j++)
-			if (idx < 1000000)
-				idx = idx * 10 + (s.p[j] - '0');
-		if (idx >= 0 && (size_t)idx < ctx->nlinks &&
-		    ctx->links[idx].numbered && md_put_num(dst, '[',
-		    (unsigned long long)idx + 1, ']') == -1)
+		if ((idx = md_mark_at(ctx, s, i, &end)) != -1 &&
+		    md_put_num(dst, '[', (unsigned long long)idx + 1, ']') ==
+		    -1)
 			return -1;
-		start = j + 1;
+		start = end;
 	}
 	if (start < s.n)
 		return buf_append(dst, s.p + start, s.n - start);
+	return 0;
+}
+
+/*
+ * Would "[n]" outgrow a marker from s.p[i] on: n gains a digit (index 9
+ * becomes "[10]"), or the marker has no end?
+ */
+static bool
+md_marks_grow(const struct md2gmi *ctx, struct span s, size_t i)
+{
+	const char	*m;
+	size_t		 end;
+	long		 idx, p;
+
+	for (; i < s.n; i = end) {
+		if ((m = memchr(s.p + i, MARK_OPEN, s.n - i)) == NULL)
+			return false;
+		if ((idx = md_mark_at(ctx, s, (size_t)(m - s.p), &end)) == -1)
+			continue;
+		if (end > s.n)
+			return true;
+		for (p = 10; p <= idx + 1; p *= 10)
+			if (p == idx + 1)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * md_expand of the bytes of b from off on, in place, since "[n]" is as
+ * long as the marker it replaces; a block where it would be longer (see
+ * md_marks_grow) is expanded through a copy.  0, or -1 when out of room.
+ */
+static int
+md_expand_inplace(struct md2gmi *ctx, struct buf *b, size_t off)
+{
+	struct span	 s = span_make(b->p + off, b->len - off);
+	char		*w, num[MD_NUM_MAX], *d;
+	const char	*m;
+	size_t		 i, start, end, k;
+	long		 idx;
+
+	if (s.n == 0 || (m = memchr(s.p, MARK_OPEN, s.n)) == NULL)
+		return 0;
+	start = (size_t)(m - s.p);
+	if (md_marks_grow(ctx, s, start)) {
+		buf_reset(&ctx->tmp);
+		if (buf_append(&ctx->tmp, s.p, s.n) == -1)
+			return -1;
+		b->len = off;
+		return md_expand(ctx, buf_span(&ctx->tmp), b);
+	}
+	w = b->p + off + start;
+	do {
+		i = (size_t)(m - s.p);
+		memmove(w, s.p + start, i - start);
+		w += i - start;
+		if ((idx = md_mark_at(ctx, s, i, &end)) != -1) {
+			d = md_num(num + MD_NUM_MAX, (unsigned long long)idx +
+			    1);
+			k = (size_t)(num + MD_NUM_MAX - d);
+			*w++ = '[';
+			memcpy(w, d, k);
+			w += k;
+			*w++ = ']';
+		}
+		start = end;
+	} while (start < s.n && (m = memchr(s.p + start, MARK_OPEN,
+	    s.n - start)) != NULL);
+	if (start < s.n) {
+		memmove(w, s.p + start, s.n - start);
+		w += s.n - start;
+	}
+	b->len = (size_t)(w - b->p);
 	return 0;
 }
 
@@ -1415,47 +2006,109 @@ md_sep(struct buf *b)
 	return b->len > 0 ? buf_putc(b, '\n') : 0;
 }
 
-static void
+/* a + b, or SIZE_MAX when that does not fit. */
+static size_t
+md_add_sat(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/*
+ * A top-level block is written straight into the output, after the blank
+ * line that separates it from what came before, and taken back at its
+ * end when it turns out to be bare links or a footnote.  Until then it
+ * may use max_out bytes of its own, as if it had a buffer to itself; the
+ * caller's ceiling is checked again when the block ends.
+ */
+static int
 md_block_begin(struct md2gmi *ctx, MD_BLOCKTYPE type)
 {
+	struct buf	*out = ctx->out;
+
 	ctx->link_only_ok = type == MD_BLOCK_P || type == MD_BLOCK_UL ||
 	    type == MD_BLOCK_OL || type == MD_BLOCK_HTML;
 	ctx->other_text = false;
 	ctx->is_note = false;
 	ctx->q_sep = false;
 	ctx->q_any = false;
-	buf_reset(&ctx->blk);
+	ctx->marked = false;
+	ctx->blk_mark = out->len;
+	ctx->blk_start = out->len + (out->len > 0);
+	out->max = md_add_sat(ctx->blk_start, ctx->opts->max_out);
+	return ctx->blk_start > out->len ? buf_putc(out, '\n') : 0;
+}
+
+/* "=> URL [n] label" for link i, sized once. */
+static int
+md_link_line(struct md2gmi *ctx, struct buf *dst, size_t i)
+{
+	const struct md2gmi_link	*l = &ctx->links[i];
+	char				 num[MD_NUM_MAX], *np = NULL, *d;
+	size_t				 nn = 0, n;
+
+	if (l->numbered) {
+		np = md_num(num + MD_NUM_MAX, i + 1);
+		nn = (size_t)(num + MD_NUM_MAX - np);
+	}
+	n = 3 + l->url_len + (l->numbered ? nn + 3 : 0) +
+	    (l->label_len > 0 ? l->label_len + 1 : 0) + 1;
+	if ((d = buf_space(dst, n)) == NULL)
+		return -1;
+	memcpy(d, "=> ", 3);
+	memcpy(d + 3, ctx->lnk.p + l->url, l->url_len);
+	d += 3 + l->url_len;
+	if (l->numbered) {
+		*d++ = ' ';
+		*d++ = '[';
+		memcpy(d, np, nn);
+		d += nn;
+		*d++ = ']';
+	}
+	if (l->label_len > 0) {
+		*d++ = ' ';
+		memcpy(d, ctx->lnk.p + l->label, l->label_len);
+		d += l->label_len;
+	}
+	*d = '\n';
+	dst->len += n;
+	return 0;
 }
 
 /* R20/R21: the block, then a blank line and its links (or only them). */
 static int
 md_block_end(struct md2gmi *ctx)
 {
-	struct buf		*dst = ctx->is_note ? &ctx->notes : ctx->out;
-	struct md2gmi_link	*l;
+	struct buf		*out = ctx->out;
+	struct buf		*dst = ctx->is_note ? &ctx->notes : out;
+	struct span		 text;
 	size_t			 i;
 	bool			 bare;
 
 	bare = ctx->link_only_ok && !ctx->other_text && ctx->nlinks > 0;
-	if (!bare && ctx->blk.len > 0 && (md_sep(dst) == -1 ||
-	    md_expand(ctx, buf_span(&ctx->blk), dst) == -1))
+	text = span_make(out->p + ctx->blk_start, out->len - ctx->blk_start);
+	if (ctx->is_note && !bare && text.n > 0 && (md_sep(dst) == -1 ||
+	    md_expand(ctx, text, dst) == -1))
+		return -1;
+	if (ctx->is_note || bare || text.n == 0)
+		out->len = ctx->blk_mark;
+	else if (ctx->marked) {
+		/* "[n]" may outgrow the block's room; the ceiling is next. */
+		out->max = SIZE_MAX / 2;
+		if (md_expand_inplace(ctx, out, ctx->blk_start) == -1)
+			return -1;
+	}
+	out->max = ctx->out_max;
+	if (out->len > out->max)
 		return -1;
 	if (ctx->nlinks > 0 && md_sep(dst) == -1)
 		return -1;
-	for (i = 0; i < ctx->nlinks; i++) {
-		l = &ctx->links[i];
-		if (buf_puts(dst, "=> ") == -1 || buf_puts(dst, l->url) == -1 ||
-		    (l->numbered && (buf_putc(dst, ' ') == -1 ||
-		    md_put_num(dst, '[', i + 1, ']') == -1)) ||
-		    (l->label && (buf_putc(dst, ' ') == -1 ||
-		    buf_puts(dst, l->label) == -1)) ||
-		    buf_putc(dst, '\n') == -1)
+	for (i = 0; i < ctx->nlinks; i++)
+		if (md_link_line(ctx, dst, i) == -1)
 			return -1;
-	}
 	ctx->info->nlinks += ctx->nlinks;
 	md_links_clear(ctx);
-	buf_reset(&ctx->blk);
 	buf_reset(&ctx->line);
+	ctx->line_nl = false;
 	ctx->html_skip = 0;
 	ctx->link_nest = 0;
 	ctx->img_depth = 0;
@@ -1721,11 +2374,12 @@ md_li_flush(struct md2gmi *ctx)
 	struct md2gmi_list	*l = md_cur_list(ctx);
 	struct span		 t;
 
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	t = md_trim(buf_span(&ctx->line));
 	if (t.n > 0 || (!ctx->li_done && l->task)) {
 		/* One line per item: hard breaks were already spaces. */
-		if (md_put_line(ctx, l->prefix, t, false) == -1)
+		if (md_put_line(ctx, span_make(l->prefix, l->plen), t,
+		    false) == -1)
 			return -1;
 	}
 	ctx->li_done = true;
@@ -1811,6 +2465,7 @@ md_enter_li(struct md2gmi *ctx, const MD_BLOCK_LI_DETAIL *d)
 	if (d->is_task)
 		p = md_prefix_cat(p, d->task_mark == ' ' ? "[ ] " : "[x] ");
 	*p = '\0';
+	l->plen = (size_t)(p - l->prefix);
 	ctx->li_done = false;
 	ctx->inl = INL_LI;
 	buf_reset(&ctx->line);
@@ -1877,12 +2532,12 @@ md_leave_p(struct md2gmi *ctx)
 		return 0;
 	}
 	if (ctx->qdepth > 0) {
-		if (md_flush_text(ctx, "> ", false) == -1)
+		if (md_flush_text(ctx, span_cstr("> "), false) == -1)
 			return -1;
 		ctx->q_sep = true;
 	} else {
 		md_footnote_def(ctx);
-		if (md_flush_text(ctx, "", true) == -1)
+		if (md_flush_text(ctx, span_cstr(""), true) == -1)
 			return -1;
 	}
 	md_restore_inl(ctx);
@@ -1925,6 +2580,7 @@ md_leave_h(struct md2gmi *ctx)
 	struct md2gmi_info	*info = ctx->info;
 	struct span		 t;
 	char			*plain;
+	int			 k;
 
 	if (md_inner(ctx) == CTR_LIST) {
 		ctx->soft = true;
@@ -1932,7 +2588,7 @@ md_leave_h(struct md2gmi *ctx)
 	}
 	if (ctx->qdepth > 0)
 		return md_leave_p(ctx);
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	t = md_trim(buf_span(&ctx->line));
 	ctx->inl = INL_NONE;
 	if (t.n == 0)
@@ -1941,7 +2597,7 @@ md_leave_h(struct md2gmi *ctx)
 		if ((plain = md_label_dup(t)) == NULL)
 			return -1;
 		info->first_h1 = plain;
-		if (ctx->out->len == ctx->out_start && ctx->notes.len == 0 &&
+		if (ctx->blk_mark == ctx->out_start && ctx->notes.len == 0 &&
 		    (ctx->opts->title == NULL ||
 		    md_same_title(ctx->opts->title, plain))) {
 			/* The header already says it. */
@@ -1951,8 +2607,9 @@ md_leave_h(struct md2gmi *ctx)
 			return 0;
 		}
 	}
-	if (md_put_line(ctx, hashes[ctx->h_level > 3 ? 2 :
-	    ctx->h_level - 1], t, false) == -1)
+	k = ctx->h_level > 3 ? 2 : ctx->h_level - 1;
+	if (md_put_line(ctx, span_make(hashes[k], (size_t)k + 2), t,
+	    false) == -1)
 		return -1;
 	buf_reset(&ctx->line);
 	return 0;
@@ -1968,7 +2625,6 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 
 	if (md_break_item(ctx) == -1)
 		return -1;
-	buf_reset(&ctx->code);
 	buf_reset(&ctx->tmp2);
 	if (attr_decode(&d->lang, &ctx->tmp2) == -1)
 		return -1;
@@ -1983,40 +2639,56 @@ md_enter_code(struct md2gmi *ctx, const MD_BLOCK_CODE_DETAIL *d)
 	ctx->code_alt[alt.n] = '\0';
 	ctx->in_code_block = true;
 	ctx->other_text = true;
+	/* The text follows the opening toggle straight into the block. */
+	if (buf_puts(ctx->out, "```") == -1 ||
+	    buf_puts(ctx->out, ctx->code_alt) == -1 ||
+	    buf_putc(ctx->out, '\n') == -1)
+		return -1;
+	ctx->code_start = ctx->out->len;
 	return 0;
 }
 
-static int
-md_leave_code(struct md2gmi *ctx)
+/* Does a line of the code start with a toggle ("```")? */
+static bool
+md_code_toggles(struct span all)
 {
-	struct span	 all = buf_span(&ctx->code), ln;
+	const char	*q;
+	size_t		 i;
+
+	for (i = 0; i + 3 <= all.n; i = (size_t)(q - all.p) + 1) {
+		if ((q = memchr(all.p + i, '`', all.n - i - 2)) == NULL)
+			return false;
+		if ((q == all.p || q[-1] == '\n') && q[1] == '`' && q[2] == '`')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The code's lines, each ended by a newline, the last newline of the code
+ * not making a line of its own, and a space before a line that starts
+ * with a toggle, which would close the block early.
+ */
+static int
+md_code_lines(struct buf *b, struct span all)
+{
+	struct span	 ln;
 	const char	*nl;
 	size_t		 i, start = 0;
-	struct buf	*b = &ctx->blk;
 
 	if (all.n > 0 && all.p[all.n - 1] == '\n')
 		all.n--;
-	if (buf_puts(b, "```") == -1 || buf_puts(b, ctx->code_alt) == -1 ||
-	    buf_putc(b, '\n') == -1)
-		return -1;
 	while (all.n > 0 && start <= all.n) {
 		nl = all.n > start ? memchr(all.p + start, '\n',
 		    all.n - start) : NULL;
 		i = nl != NULL ? (size_t)(nl - all.p) : all.n;
 		ln = span_make(all.p + start, i - start);
 		start = i + 1;
-		/* A toggle inside the block would close it early. */
 		if (span_starts_with(ln, "```") && buf_putc(b, ' ') == -1)
 			return -1;
 		if (buf_append_span(b, ln) == -1 || buf_putc(b, '\n') == -1)
 			return -1;
 	}
-	if (buf_puts(b, "```\n") == -1)
-		return -1;
-	ctx->in_code_block = false;
-	if (ctx->qdepth > 0)
-		ctx->q_sep = true;
-	md_restore_inl(ctx);
 	return 0;
 }
 
@@ -2026,16 +2698,52 @@ md_code_text(struct md2gmi *ctx, struct span s)
 {
 	size_t	i = 0, run;
 
+	if (md_copy_md(ctx, ctx->out, s, BC_CODE))
+		return 0;
 	for (;;) {
 		run = md_span_clean(s.p + i, s.n - i, BC_CODE);
-		if (buf_append(&ctx->code, s.p + i, run) == -1)
+		if (buf_append(ctx->out, s.p + i, run) == -1)
 			return -1;
 		if ((i += run) == s.n)
 			return 0;
-		if (u8_put(&ctx->code, 0xfffd) == -1)
+		if (u8_put(ctx->out, 0xfffd) == -1)
 			return -1;
 		i++;
 	}
+}
+
+/*
+ * Code text went straight into the block.  Without a toggle inside,
+ * md_code_lines would leave it as it is but for a missing last newline,
+ * and a lone newline is no line at all; only code with a toggle is
+ * rewritten line by line.
+ */
+static int
+md_leave_code(struct md2gmi *ctx)
+{
+	struct buf	*b = ctx->out;
+	struct span	 all;
+
+	all = span_make(b->p + ctx->code_start, b->len - ctx->code_start);
+	if (md_code_toggles(all)) {
+		buf_reset(&ctx->tmp);
+		if (buf_append_span(&ctx->tmp, all) == -1)
+			return -1;
+		b->len = ctx->code_start;
+		if (md_code_lines(b, buf_span(&ctx->tmp)) == -1)
+			return -1;
+	} else if (all.n == 1 && all.p[0] == '\n')
+		b->len = ctx->code_start;
+	else if (all.n > 0 && all.p[all.n - 1] != '\n' &&
+	    buf_putc(b, '\n') == -1)
+		return -1;
+	if (buf_puts(b, "```\n") == -1)
+		return -1;
+	ctx->in_code_block = false;
+	if (ctx->qdepth > 0)
+		ctx->q_sep = true;
+	md_restore_inl(ctx);
+	return 0;
 }
 
 static void
@@ -2061,10 +2769,10 @@ md_leave_html(struct md2gmi *ctx)
 	if (rc == -1 || md_inner(ctx) == CTR_LIST)
 		return rc;
 	if (ctx->qdepth > 0) {
-		rc = md_flush_text(ctx, "> ", false);
+		rc = md_flush_text(ctx, span_cstr("> "), false);
 		ctx->q_sep = true;
 	} else
-		rc = md_flush_text(ctx, "", true);
+		rc = md_flush_text(ctx, span_cstr(""), true);
 	md_restore_inl(ctx);
 	return rc;
 }
@@ -2074,7 +2782,7 @@ md_hr(struct md2gmi *ctx)
 {
 	if (md_inner(ctx) == CTR_LIST)
 		return md_break_item(ctx);
-	return md_put_line(ctx, ctx->qdepth > 0 ? "> " : "",
+	return md_put_line(ctx, span_cstr(ctx->qdepth > 0 ? "> " : ""),
 	    span_cstr("---"), false);
 }
 
@@ -2110,7 +2818,7 @@ md_enter_cell(struct md2gmi *ctx, const MD_BLOCK_TD_DETAIL *d)
 	ctx->soft = false;
 }
 
-static int
+static inline int
 md_add_cell(struct md2gmi *ctx, struct span s)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
@@ -2138,7 +2846,7 @@ md_leave_cell(struct md2gmi *ctx)
 {
 	int	rc;
 
-	md_footnote_refs(&ctx->line);
+	md_footnote_refs(ctx);
 	rc = ctx->tbl.col < ctx->tbl.ncols ?
 	    md_add_cell(ctx, md_trim(buf_span(&ctx->line))) : 0;
 	buf_reset(&ctx->line);
@@ -2182,60 +2890,100 @@ md_fill(struct buf *b, char c, size_t n)
 	return 0;
 }
 
-/* One grid row, padded by display width, trailing spaces trimmed. */
+/* Write row r, padded by display width, untrimmed, at d (n bytes). */
+static void
+md_grid_cells(struct md2gmi *ctx, const struct buf *text, unsigned r,
+    const size_t *w, char *d)
+{
+	struct md2gmi_table		*t = &ctx->tbl;
+	const struct md2gmi_cell	*cl = &t->cells[(size_t)r * t->ncols];
+	size_t				 pad, left;
+	unsigned			 c;
+
+	for (c = 0; c < t->ncols; c++) {
+		pad = w[c] - cl[c].cols;
+		left = t->align[c] == MD_ALIGN_RIGHT ? pad :
+		    t->align[c] == MD_ALIGN_CENTER ? pad / 2 : 0;
+		if (c > 0) {
+			memcpy(d, " | ", 3);
+			d += 3;
+		}
+		memset(d, ' ', left);
+		memcpy(d + left, text->p + cl[c].off, cl[c].len);
+		d += left + cl[c].len;
+		memset(d, ' ', pad - left);
+		d += pad - left;
+	}
+}
+
+/*
+ * One grid row, padded by display width, trailing spaces trimmed.  The row
+ * used to be built apart (in a buffer of max_out bytes) and then copied;
+ * it is written in place when there is room for it untrimmed, which is
+ * all but always, and built apart otherwise, so that the same rows fail.
+ */
 static int
 md_grid_row(struct md2gmi *ctx, const struct buf *text, unsigned r,
     const size_t *w)
 {
 	struct md2gmi_table		*t = &ctx->tbl;
-	struct buf			*b = &ctx->tmp;
-	const struct md2gmi_cell	*cl;
-	size_t				 pad, left;
+	struct buf			*b = ctx->out, *tmp = &ctx->tmp;
+	const struct md2gmi_cell	*cl = &t->cells[(size_t)r * t->ncols];
+	struct span			 row;
+	size_t				 n = 0, start = b->len;
 	unsigned			 c;
+	char				*d;
 
-	buf_reset(b);
-	for (c = 0; c < t->ncols; c++) {
-		cl = &t->cells[(size_t)r * t->ncols + c];
-		pad = w[c] - cl->cols;
-		left = t->align[c] == MD_ALIGN_RIGHT ? pad :
-		    t->align[c] == MD_ALIGN_CENTER ? pad / 2 : 0;
-		if ((c > 0 && buf_append(b, " | ", 3) == -1) ||
-		    md_fill(b, ' ', left) == -1 ||
-		    buf_append(b, text->p + cl->off, cl->len) == -1 ||
-		    md_fill(b, ' ', pad - left) == -1)
+	for (c = 0; c < t->ncols; c++)
+		n += (c > 0 ? 3 : 0) + cl[c].len + w[c] - cl[c].cols;
+	if (n > tmp->max)
+		return -1;
+	if (n + 2 > b->max - b->len) {
+		buf_reset(tmp);
+		if ((d = buf_space(tmp, n)) == NULL)
 			return -1;
+		md_grid_cells(ctx, text, r, w, d);
+		tmp->len = n;
+		row = md_trim_end(buf_span(tmp));
+		return (span_starts_with(row, "```") && buf_putc(b, ' ') ==
+		    -1) || buf_append_span(b, row) == -1 ? -1 :
+		    buf_putc(b, '\n');
 	}
-	while (b->len > 0 && b->p[b->len - 1] == ' ')
-		b->len--;
-	if (span_starts_with(buf_span(b), "```") &&
-	    buf_putc(&ctx->blk, ' ') == -1)
+	if ((d = buf_space(b, n + 2)) == NULL)
 		return -1;
-	if (buf_append(&ctx->blk, b->p, b->len) == -1)
-		return -1;
-	return buf_putc(&ctx->blk, '\n');
-}
-
-static int
+	md_grid_cells(ctx, text, r, w, d);
+	while (n > 0 && b->p[start + n - 1] == ' ')
+		n--;
+	/* A row that starts with a toggle would close the grid early. */
+	if (n >= 3 && memcmp(b->p + start, "```", 3) == 0) {
+		memmove(b->p + start + 1, b->p + start, n);
+		b->p[start] = ' ';
+		n++;
+	}
+	b->p[start + n] = '\n';
+	b->len = start + n + 1;
+	return 0;
+}static int
 md_table_grid(struct md2gmi *ctx, const struct buf *text, const size_t *w)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
 	unsigned		 r, c;
 
-	if (buf_puts(&ctx->blk, "```table\n") == -1 ||
+	if (buf_puts(ctx->out, "```table\n") == -1 ||
 	    md_grid_row(ctx, text, 0, w) == -1)
 		return -1;
 	for (c = 0; c < t->ncols; c++) {
-		if (c > 0 && buf_append(&ctx->blk, "-+-", 3) == -1)
+		if (c > 0 && buf_append(ctx->out, "-+-", 3) == -1)
 			return -1;
-		if (md_fill(&ctx->blk, '-', w[c]) == -1)
+		if (md_fill(ctx->out, '-', w[c]) == -1)
 			return -1;
 	}
-	if (buf_putc(&ctx->blk, '\n') == -1)
+	if (buf_putc(ctx->out, '\n') == -1)
 		return -1;
 	for (r = 1; r < t->rows; r++)
 		if (md_grid_row(ctx, text, r, w) == -1)
 			return -1;
-	return buf_puts(&ctx->blk, "```\n");
+	return buf_puts(ctx->out, "```\n");
 }
 
 /* Too wide to read on a phone: "* Col: value · Col: value" per row. */
@@ -2243,33 +2991,51 @@ static int
 md_table_list(struct md2gmi *ctx, const struct buf *text)
 {
 	struct md2gmi_table	*t = &ctx->tbl;
-	struct buf		*b = &ctx->tmp;
 	struct span		 h, v;
 	unsigned		 r, c;
+	size_t			 n;
+	char			*d;
 	bool			 any;
 
 	for (r = t->rows > 1 ? 1 : 0; r < t->rows; r++) {
-		buf_reset(b);
-		any = false;
-		for (c = 0; c < t->ncols; c++) {
+		for (n = 0, c = 0; c < t->ncols; c++) {
+			h = md_cell(t, text, 0, c);
+			v = md_cell(t, text, r, c);
+			if (v.n > 0)
+				n += (n > 0 ? 4 : 0) + (r > 0 && h.n > 0 ?
+				    h.n + 2 : 0) + v.n;
+		}
+		if (n == 0)
+			continue;
+		/* The row used to be built apart, in max_out bytes. */
+		if (n > ctx->tmp.max)
+			return -1;
+		if ((d = md_line_begin(ctx, span_cstr(ctx->qdepth > 0 ?
+		    "> \u2022 " : "* "), n)) == NULL)
+			return -1;
+		for (any = false, c = 0; c < t->ncols; c++) {
 			h = md_cell(t, text, 0, c);
 			v = md_cell(t, text, r, c);
 			if (v.n == 0)
 				continue;
-			if ((any && buf_puts(b, " \u00b7 ") == -1) ||
-			    (r > 0 && h.n > 0 && (buf_append_span(b, h) == -1 ||
-			    buf_puts(b, ": ") == -1)) ||
-			    buf_append_span(b, v) == -1)
-				return -1;
+			if (any) {
+				memcpy(d, " \u00b7 ", 4);
+				d += 4;
+			}
+			if (r > 0 && h.n > 0) {
+				memcpy(d, h.p, h.n);
+				memcpy(d + h.n, ": ", 2);
+				d += h.n + 2;
+			}
+			memcpy(d, v.p, v.n);
+			d += v.n;
 			any = true;
 		}
-		if (any && md_put_line(ctx, ctx->qdepth > 0 ? "> \u2022 " :
-		    "* ", buf_span(b), false) == -1)
-			return -1;
+		*d = '\n';
+		ctx->out->len += n + 1;
 	}
 	return 0;
 }
-
 /*
  * The cell text with link markers turned into "[n]", so that widths are
  * final, and each cell's width; NULL on error.  Most tables hold no link
@@ -2361,6 +3127,7 @@ md_budget_start(struct md2gmi *ctx)
 {
 	unsigned long	ms = ctx->opts->budget_ms;
 
+	ctx->ticks = MD2GMI_CLOCK_EVERY;
 	if (ms == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ctx->deadline);
@@ -2383,12 +3150,12 @@ md_budget_spent(struct md2gmi *ctx)
 	    now.tv_nsec >= ctx->deadline.tv_nsec);
 }
 
-/* Read the clock: -1 once the budget is spent. */
+/* Read the clock, if there is a budget: -1 once it is spent. */
 static int
 md_cb_clock(struct md2gmi *ctx)
 {
-	ctx->ticks = 0;
-	if (!md_budget_spent(ctx))
+	ctx->ticks = MD2GMI_CLOCK_EVERY;
+	if (ctx->opts->budget_ms == 0 || !md_budget_spent(ctx))
 		return 0;
 	ctx->timed_out = true;
 	ctx->err = true;
@@ -2404,8 +3171,7 @@ md_cb_check(struct md2gmi *ctx)
 {
 	if (ctx->err)
 		return -1;
-	if (ctx->opts->budget_ms == 0 ||
-	    ++ctx->ticks < MD2GMI_CLOCK_EVERY)
+	if (--ctx->ticks > 0)
 		return 0;
 	return md_cb_clock(ctx);
 }
@@ -2420,8 +3186,10 @@ md_enter_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
 		return -1;
 	if (type == MD_BLOCK_DOC)
 		return 0;
-	if (ctx->depth++ == 0)
-		md_block_begin(ctx, type);
+	if (ctx->depth++ == 0 && md_block_begin(ctx, type) == -1) {
+		ctx->err = true;
+		return -1;
+	}
 	switch (type) {
 	case MD_BLOCK_QUOTE:
 		rc = md_enter_quote(ctx);
@@ -2527,37 +3295,58 @@ md_leave_block_cb(MD_BLOCKTYPE type, void *detail, void *ud)
 	return rc == -1 ? -1 : 0;
 }
 
+/*
+ * An attribute decoded: most are one run of plain text, which needs no
+ * decoding and is used where it is; the rest are decoded into ctx->tmp2.
+ */
+static int
+md_attr(struct md2gmi *ctx, const MD_ATTRIBUTE *a, struct span *out)
+{
+	if (a->text == NULL || a->size == 0) {
+		*out = span_make("", 0);
+		return 0;
+	}
+	if (a->substr_types[0] == MD_TEXT_NORMAL &&
+	    a->substr_offsets[0] == 0 && a->substr_offsets[1] == a->size &&
+	    a->size <= ctx->tmp2.max) {
+		*out = span_make(a->text, a->size);
+		return 0;
+	}
+	buf_reset(&ctx->tmp2);
+	if (attr_decode(a, &ctx->tmp2) == -1)
+		return -1;
+	*out = buf_span(&ctx->tmp2);
+	return 0;
+}
+
 static int
 md_enter_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 {
 	struct md2gmi	*ctx = ud;
+	struct span	 href;
 	int		 rc = 0;
 
 	if (md_cb_check(ctx) == -1)
 		return -1;
 	switch (type) {
 	case MD_SPAN_A:
-		buf_reset(&ctx->tmp2);
-		rc = attr_decode(&((MD_SPAN_A_DETAIL *)detail)->href,
-		    &ctx->tmp2);
+		rc = md_attr(ctx, &((MD_SPAN_A_DETAIL *)detail)->href, &href);
 		if (rc == 0)
-			rc = md_link_begin(ctx, buf_span(&ctx->tmp2));
+			rc = md_link_begin(ctx, href);
 		break;
 	case MD_SPAN_IMG:
-		buf_reset(&ctx->tmp2);
-		rc = attr_decode(&((MD_SPAN_IMG_DETAIL *)detail)->src,
-		    &ctx->tmp2);
+		rc = md_attr(ctx, &((MD_SPAN_IMG_DETAIL *)detail)->src, &href);
 		if (rc == 0)
-			rc = md_img_begin(ctx, buf_span(&ctx->tmp2));
+			rc = md_img_begin(ctx, href);
 		break;
 	case MD_SPAN_CODE:
 		ctx->in_code_span = true;
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "`", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "`", 1);
 		break;
 	case MD_SPAN_DEL:
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "~~", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "~~", 2);
 		break;
 	default:
 		break;
@@ -2586,11 +3375,11 @@ md_leave_span_cb(MD_SPANTYPE type, void *detail, void *ud)
 	case MD_SPAN_CODE:
 		ctx->in_code_span = false;
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "`", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "`", 1);
 		break;
 	case MD_SPAN_DEL:
 		if (ctx->inl != INL_H)
-			rc = md_sink_cstr(ctx, "~~", SK_NOLABEL | SK_OURS);
+			rc = md_sink_markup(ctx, "~~", 2);
 		break;
 	default:
 		break;
@@ -2604,6 +3393,7 @@ md_leave_span_cb(MD_SPANTYPE type, void *detail, void *ud)
  * Most text is prose in a paragraph or item whose block already has
  * words, outside links, images and HTML, with no space owed: everything
  * md_sink would check passes and the text goes straight to the line.
+ * Code blocks are asked about first.
  */
 static bool
 md_is_plain(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
@@ -2611,7 +3401,19 @@ md_is_plain(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
 	return (type == MD_TEXT_NORMAL || type == MD_TEXT_CODE) && size > 0 &&
 	    ctx->inl != INL_NONE && !ctx->soft && ctx->other_text &&
 	    ctx->link_nest == 0 && ctx->img_depth == 0 &&
-	    ctx->html_skip == 0 && !ctx->in_code_block &&
+	    ctx->html_skip == 0 && !ctx->in_html_block;
+}
+
+/*
+ * Text that md_is_plain turned down only for an owed space or for being
+ * the first words of its block: still outside links, images and HTML.
+ */
+static inline bool
+md_is_prose(const struct md2gmi *ctx, MD_TEXTTYPE type, MD_SIZE size)
+{
+	return (type == MD_TEXT_NORMAL || type == MD_TEXT_CODE) && size > 0 &&
+	    ctx->inl != INL_NONE && ctx->link_nest == 0 &&
+	    ctx->img_depth == 0 && ctx->html_skip == 0 &&
 	    !ctx->in_html_block;
 }
 
@@ -2624,11 +3426,21 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 
 	if (md_cb_check(ctx) == -1)
 		return -1;
-	if (md_is_plain(ctx, type, size))
-		rc = md_put_text(&ctx->line, s);
-	else if (ctx->in_code_block)
-		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
+	if (ctx->in_code_block)
+		rc = type == MD_TEXT_NULLCHAR ? u8_put(ctx->out, 0xfffd) :
 		    md_code_text(ctx, s);
+	else if (md_is_plain(ctx, type, size))
+		rc = md_copy_md(ctx, &ctx->line, s, BC_CTL | BC_MARK) ? 0 :
+		    md_put_clean(&ctx->line, s, 0);
+	else if (md_is_prose(ctx, type, size)) {
+		/* md_sink's work that this text can need. */
+		if (!ctx->other_text)
+			md_note_text(ctx, s);
+		rc = ctx->soft ? md_pay_space(ctx, s) : 0;
+		if (rc == 0 && !md_copy_md(ctx, &ctx->line, s, BC_CTL |
+		    BC_MARK))
+			rc = md_put_clean(&ctx->line, s, 0);
+	}
 	else if (ctx->in_html_block)
 		rc = type == MD_TEXT_NULLCHAR ? u8_put(&ctx->code, 0xfffd) :
 		    buf_append_span(&ctx->code, s);
@@ -2663,15 +3475,34 @@ md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 	return rc == -1 ? -1 : 0;
 }
 
+/*
+ * The working buffers start on the stack, in room enough for a typical
+ * post (see md_lend), and move to the heap only when they outgrow it.
+ */
+#define MD_ROOM_BIG	1024	/* the line, the links, a table's cells */
+#define MD_ROOM_SMALL	256	/* each of the rest */
+#define MD_ROOM		(3 * MD_ROOM_BIG + 13 * MD_ROOM_SMALL)
+
+/* Lend the next n bytes of *room to b. */
+static void
+md_lend(struct buf *b, char **room, size_t n, size_t max)
+{
+	buf_init_lent(b, *room, n, max);
+	*room += n;
+}
+
 static void
 md_ctx_free(struct md2gmi *ctx)
 {
-	md_links_clear(ctx);
 	free(ctx->links);
+	buf_free(&ctx->lnk);
+	buf_free(&ctx->base_esc);
+	buf_free(&ctx->rel_ref);
+	buf_free(&ctx->rel_abs);
+	buf_free(&ctx->rel_fs);
 	free(ctx->tbl.cells);
 	buf_free(&ctx->tbl.text);
 	buf_free(&ctx->tbl.ex);
-	buf_free(&ctx->blk);
 	buf_free(&ctx->line);
 	buf_free(&ctx->label);
 	buf_free(&ctx->alt);
@@ -2695,9 +3526,9 @@ md_notes(struct md2gmi *ctx)
 }
 
 /*
- * Start the buffers every post uses at a typical size rather than grow
- * them from nothing; the gemtext is about as long as the Markdown.  Only
- * a hint: a failure here is met again, and reported, at the append.
+ * Start the output at a typical size rather than grow it from nothing;
+ * the gemtext is about as long as the Markdown.  Only a hint: a failure
+ * here is met again, and reported, at the append.
  */
 static void
 md_presize(struct md2gmi *ctx, size_t n)
@@ -2706,10 +3537,6 @@ md_presize(struct md2gmi *ctx, size_t n)
 	size_t		 room = out->max - out->len;
 
 	(void)buf_reserve(out, n < room ? n : room);
-	(void)buf_reserve(&ctx->blk, ctx->blk.max < 1024 ? ctx->blk.max :
-	    1024);
-	(void)buf_reserve(&ctx->line, ctx->line.max < 512 ? ctx->line.max :
-	    512);
 }
 
 int
@@ -2718,7 +3545,8 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 {
 	struct md2gmi	 ctx;
 	MD_PARSER	 parser;
-	size_t		 max = opts->max_out;
+	char		 mem[MD_ROOM], *room = mem;
+	size_t		 max = opts->max_out, blen;
 	int		 rc;
 
 	memset(info, 0, sizeof(*info));
@@ -2730,21 +3558,39 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 	ctx.diags = diags;
 	ctx.out = out;
 	ctx.out_start = out->len;
+	ctx.out_max = out->max;
 	ctx.collide_skip = -1;
-	buf_init(&ctx.blk, max);
-	buf_init(&ctx.line, max);
-	buf_init(&ctx.label, max);
-	buf_init(&ctx.alt, max);
-	buf_init(&ctx.href, MD2GMI_MAX_HREF + 1);
-	buf_init(&ctx.code, max);
-	buf_init(&ctx.notes, max);
-	buf_init(&ctx.tmp, max);
-	buf_init(&ctx.tmp2, max);
-	buf_init(&ctx.code_src, MD2GMI_MAX_HREF + 1);
-	buf_init(&ctx.tbl.text, max);
-	buf_init(&ctx.tbl.ex, max);
+	md_lend(&ctx.line, &room, MD_ROOM_BIG, max);
+	md_lend(&ctx.label, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.alt, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.href, &room, MD_ROOM_SMALL, MD2GMI_MAX_HREF + 1);
+	/* Bounded by MD2GMI_MAX_LINKS links of at most max_out bytes each. */
+	md_lend(&ctx.lnk, &room, MD_ROOM_BIG, SIZE_MAX / 2);
+	ctx.base = opts->base != NULL && opts->base[0] == '/' ? opts->base :
+	    "/";
+	/* Escaping may triple every byte of the base and the reference. */
+	blen = strlen(ctx.base);
+	md_lend(&ctx.base_esc, &room, MD_ROOM_SMALL, 3 * blen + 2);
+	md_lend(&ctx.rel_ref, &room, MD_ROOM_SMALL, 3 * MD2GMI_MAX_HREF + 2);
+	md_lend(&ctx.rel_abs, &room, MD_ROOM_SMALL, 3 * (MD2GMI_MAX_HREF +
+	    blen) + 8);
+	md_lend(&ctx.rel_fs, &room, MD_ROOM_SMALL, ctx.rel_abs.max + 8);
+	md_lend(&ctx.code, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.notes, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.tmp, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.tmp2, &room, MD_ROOM_SMALL, max);
+	md_lend(&ctx.code_src, &room, MD_ROOM_SMALL, MD2GMI_MAX_HREF + 1);
+	md_lend(&ctx.tbl.text, &room, MD_ROOM_BIG, max);
+	md_lend(&ctx.tbl.ex, &room, MD_ROOM_SMALL, max);
 	ctx.code_alt[0] = '\0';
 	md_presize(&ctx, md.n);
+	/*
+	 * Footnote references need a '^', written as such or as a numeric
+	 * entity; most posts have neither and skip looking for them.
+	 */
+	ctx.may_caret = md_may_caret(md);
+	ctx.md_lo = (uintptr_t)md.p;
+	ctx.md_hi16 = md.n >= 16 ? (uintptr_t)(md.p + md.n - 16) : 0;
 
 	memset(&parser, 0, sizeof(parser));
 	parser.abi_version = 0;
@@ -2761,6 +3607,7 @@ md2gmi_render(struct span md, const struct md2gmi_opts *opts,
 		rc = md_notes(&ctx);
 	else
 		rc = -1;
+	out->max = ctx.out_max;
 	md_ctx_free(&ctx);
 	if (rc == -1) {
 		md2gmi_info_free(info);

@@ -10,6 +10,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "buf.h"
 #include "frontmatter.h"
 #include "md2gmi.h"
@@ -22,9 +26,22 @@ static const char *post_image_exts[] = {
 	".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif"
 };
 
+#ifdef __SSE2__
+/* One bit for each of the 16 bytes at p that ends an ASCII run: >= 0x80 or CR. */
+static unsigned
+post_stop16(const char *p)
+{
+	__m128i	v;
+
+	v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	return (unsigned)(_mm_movemask_epi8(v) |
+	    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+}
+#endif
+
 /*
- * Length of the prefix of p that is ASCII without CR: eight bytes at a
- * time, testing for a high bit or a byte equal to '\r'.
+ * Length of the prefix of p that is ASCII without CR: sixteen bytes at a
+ * time, the last sixteen overlapping, or eight at a time when shorter.
  */
 static size_t
 post_ascii_run(const char *p, size_t n)
@@ -34,6 +51,19 @@ post_ascii_run(const char *p, size_t n)
 	uint64_t	w, cr;
 	size_t		i = 0;
 
+#ifdef __SSE2__
+	unsigned	m;
+
+	if (n >= 16) {
+		for (; i + 16 <= n; i += 16)
+			if ((m = post_stop16(p + i)) != 0)
+				return i + (size_t)__builtin_ctz(m);
+		if (i < n && (m = post_stop16(p + n - 16) >> (16 - (n - i))) !=
+		    0)
+			return i + (size_t)__builtin_ctz(m);
+		return n;
+	}
+#endif
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, p + i, 8);
 		cr = w ^ ('\r' * ones);
@@ -45,68 +75,86 @@ post_ascii_run(const char *p, size_t n)
 	return i;
 }
 
+/* Length of the well-formed UTF-8 sequence at p, or 0 when there is none. */
+static size_t
+post_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char	c = p[0], cc;
+	size_t		len, k;
+	uint32_t	cp;
+
+	len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (c < 0xc2 || c > 0xf4 || len > n)
+		return 0;
+	cp = c & (0x7f >> len);
+	for (k = 1; k < len; k++) {
+		cc = p[k];
+		if ((cc & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (cc & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 ||
+	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Length of the prefix of p that post_preflight keeps as it is. */
+static size_t
+post_clean_run(const char *p, size_t n)
+{
+	size_t	i = 0, k;
+
+	for (;;) {
+		i += post_ascii_run(p + i, n - i);
+		if (i == n || p[i] == '\r')
+			return i;
+		if ((k = post_utf8_len((const unsigned char *)p + i,
+		    n - i)) == 0)
+			return i;
+		i += k;
+	}
+}
+
+/* Would post_preflight leave src as it is (no BOM, CR, bad UTF-8)? */
+static bool
+post_is_clean(struct span src)
+{
+	if (src.n >= 3 && memcmp(src.p, "\xef\xbb\xbf", 3) == 0)
+		return false;
+	return post_clean_run(src.p, src.n) == src.n;
+}
+
 /*
  * R1: md4c validates nothing, so the body it sees is already clean UTF-8
  * with LF line ends and no BOM.  Line numbers survive: CRLF and a lone CR
- * each become one LF.
+ * each become one LF; every byte that starts no well-formed sequence
+ * becomes U+FFFD.
  */
 static int
 post_preflight(struct span src, struct buf *out)
 {
-	size_t		 i = 0, k, len, run;
-	unsigned char	 c;
-	uint32_t	 cp;
+	size_t	i = 0, run;
 
 	if (src.n >= 3 && memcmp(src.p, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
 	if (buf_reserve(out, src.n) == -1)
 		return -1;
 	while (i < src.n) {
-		/* Most of a post is ASCII without CR: copy such runs whole. */
-		if ((run = post_ascii_run(src.p + i, src.n - i)) > 0) {
-			if (buf_append(out, src.p + i, run) == -1)
-				return -1;
-			if ((i += run) == src.n)
-				break;
-		}
-		c = (unsigned char)src.p[i];
-		if (c == '\r') {
+		run = post_clean_run(src.p + i, src.n - i);
+		if (buf_append(out, src.p + i, run) == -1)
+			return -1;
+		if ((i += run) == src.n)
+			break;
+		if (src.p[i] == '\r') {
 			if (buf_putc(out, '\n') == -1)
 				return -1;
 			i += (i + 1 < src.n && src.p[i + 1] == '\n') ? 2 : 1;
 			continue;
 		}
-		if (c < 0x80) {
-			if (buf_putc(out, (char)c) == -1)
-				return -1;
-			i++;
-			continue;
-		}
-		len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-		cp = 0;
-		k = 0;
-		if (c >= 0xc2 && c <= 0xf4 && i + len <= src.n) {
-			cp = c & (0x7f >> len);
-			for (k = 1; k < len; k++) {
-				unsigned char	cc;
-
-				cc = (unsigned char)src.p[i + k];
-				if ((cc & 0xc0) != 0x80)
-					break;
-				cp = (cp << 6) | (src.p[i + k] & 0x3f);
-			}
-		}
-		if (k == len && !(len == 3 && cp < 0x800) &&
-		    !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
-		    !(cp >= 0xd800 && cp <= 0xdfff)) {
-			if (buf_append(out, src.p + i, len) == -1)
-				return -1;
-			i += len;
-		} else {
-			if (buf_append(out, "\xef\xbf\xbd", 3) == -1)
-				return -1;
-			i++;
-		}
+		if (buf_append(out, "\xef\xbf\xbd", 3) == -1)
+			return -1;
+		i++;
 	}
 	return 0;
 }
@@ -184,9 +232,12 @@ post_is_image(const char *path)
 	return false;
 }
 
-/* R27: "=> /assets/x.png Cover image" when the hero image is there. */
+/*
+ * R27: "=> /assets/x.png Cover image" when the hero image is there;
+ * *missing tells the caller to report it (after the body's findings).
+ */
 static int
-post_cover(const struct post_input *in, struct post *p)
+post_cover(const struct post_input *in, struct post *p, bool *missing)
 {
 	struct post_meta	*m = &p->meta;
 	struct buf		 url, fs;
@@ -213,26 +264,47 @@ post_cover(const struct post_input *in, struct post *p)
 		    (in->exists == NULL || in->exists(in->arg, fs.p));
 	}
 	if (!ok) {
-		fm_diag_add(&p->diags, m->hero_line, "cover image not found: "
-		    "%.200s", m->hero);
+		*missing = true;
 		goto done;
 	}
-	rc = buf_printf(&p->gmi, "\n=> %s Cover image\n", url.p);
+	rc = buf_puts(&p->gmi, "\n=> ") == -1 ||
+	    buf_append(&p->gmi, url.p, url.len) == -1 ||
+	    buf_puts(&p->gmi, " Cover image\n") == -1 ? -1 : 0;
 done:
 	buf_free(&url);
 	buf_free(&fs);
 	return rc;
 }
 
+/* Append v as n decimal digits, zero-padded (0 <= v < 10^n). */
+static int
+post_digits(struct buf *b, int v, int n)
+{
+	char	d[4];
+	int	i;
+
+	for (i = n - 1; i >= 0; i--, v /= 10)
+		d[i] = (char)('0' + v % 10);
+	return buf_append(b, d, (size_t)n);
+}
+
 static int
 post_date(struct buf *b, const char *what, const struct fm_date *d)
 {
-	return buf_printf(b, "%s %04d-%02d-%02d", what, d->y, d->m, d->d);
+	/* Parsed dates always fit; anything else is printed as it is. */
+	if (d->y < 0 || d->y > 9999 || d->m < 0 || d->m > 99 || d->d < 0 ||
+	    d->d > 99)
+		return buf_printf(b, "%s %04d-%02d-%02d", what, d->y, d->m,
+		    d->d);
+	return buf_puts(b, what) == -1 || buf_putc(b, ' ') == -1 ||
+	    post_digits(b, d->y, 4) == -1 || buf_putc(b, '-') == -1 ||
+	    post_digits(b, d->m, 2) == -1 || buf_putc(b, '-') == -1 ||
+	    post_digits(b, d->d, 2) == -1 ? -1 : 0;
 }
 
 /* Title, dates, description, cover image and tags (reference 5.6). */
 static int
-post_header(const struct post_input *in, struct post *p)
+post_header(const struct post_input *in, struct post *p, bool *missing)
 {
 	struct post_meta	*m = &p->meta;
 	struct buf		*b = &p->gmi;
@@ -261,7 +333,8 @@ post_header(const struct post_input *in, struct post *p)
 	    md2gmi_text_line(b, span_cstr(m->description)) == -1 ||
 	    buf_putc(b, '\n') == -1))
 		return -1;
-	if (m->hero != NULL && *m->hero != '\0' && post_cover(in, p) == -1)
+	if (m->hero != NULL && *m->hero != '\0' &&
+	    post_cover(in, p, missing) == -1)
 		return -1;
 	if (m->ntags > 0) {
 		if (buf_puts(b, "\nTags: ") == -1)
@@ -276,9 +349,10 @@ post_header(const struct post_input *in, struct post *p)
 	return 0;
 }
 
+/* Render the body into out with max bytes of room (out's own ceiling too). */
 static int
 post_body(const struct post_input *in, struct post *p, struct span clean,
-    struct span body, struct buf *out, struct md2gmi_info *info)
+    struct span body, size_t max, struct buf *out, struct md2gmi_info *info)
 {
 	struct md2gmi_opts	opts;
 
@@ -288,7 +362,7 @@ post_body(const struct post_input *in, struct post *p, struct span clean,
 	opts.exists = in->exists;
 	opts.arg = in->arg;
 	opts.src = clean;
-	opts.max_out = out->max;
+	opts.max_out = max;
 	opts.budget_ms = in->budget_ms;
 	return md2gmi_render(body, &opts, out, info, &p->diags);
 }
@@ -308,16 +382,73 @@ post_title(const struct post_input *in, struct post *p,
 	return p->meta.title == NULL ? -1 : 0;
 }
 
+/*
+ * With a title from the front matter the header does not wait for the
+ * body, and the body is rendered straight after it with the room it
+ * would have had on its own.  md2gmi puts the blank line before its
+ * first block because the output is not empty, where the body rendered
+ * apart got one from here: the same bytes either way.
+ */
+static int
+post_header_body(const struct post_input *in, struct post *p,
+    struct span clean, struct span md, size_t max, struct md2gmi_info *info,
+    bool *missing)
+{
+	struct buf	*g = &p->gmi;
+	size_t		 gmax = g->max;
+	int		 rc;
+
+	if (post_header(in, p, missing) == -1)
+		return -1;
+	/* The blank line after the header is md2gmi's now, not the body's. */
+	g->max = g->len >= SIZE_MAX - max ? SIZE_MAX : g->len + 1 + max;
+	rc = post_body(in, p, clean, md, max, g, info);
+	g->max = gmax;
+	if (rc == -1) {
+		p->errstr = info->timed_out ? "took too long to render" :
+		    "cannot convert the body (too large or out of memory)";
+		return -1;
+	}
+	return g->len > g->max ? -1 : 0;
+}
+
+/* The body rendered apart, then the title it may give, then the header. */
+static int
+post_body_header(const struct post_input *in, struct post *p,
+    struct span clean, struct span md, size_t max, struct md2gmi_info *info,
+    bool *missing)
+{
+	struct buf	body;
+	int		rc = -1;
+
+	buf_init(&body, max);
+	if (post_body(in, p, clean, md, max, &body, info) == -1) {
+		p->errstr = info->timed_out ? "took too long to render" :
+		    "cannot convert the body (too large or out of memory)";
+		goto done;
+	}
+	if (post_title(in, p, info) == -1 || post_header(in, p, missing) == -1)
+		goto done;
+	if (body.len > 0 && (buf_putc(&p->gmi, '\n') == -1 ||
+	    buf_append(&p->gmi, body.p, body.len) == -1))
+		goto done;
+	rc = 0;
+done:
+	buf_free(&body);
+	return rc;
+}
+
 int
 post_render(const struct post_input *in, struct post *p)
 {
-	struct buf		 clean, body;
+	struct buf		 clean;
 	struct md2gmi_info	 info;
-	struct span		 md;
+	struct span		 src = in->src, md;
 	unsigned long		 body_line;
 	size_t			 max;
 	unsigned long		 failed = mem_failures();
 	int			 rc = -1;
+	bool			 missing = false;
 
 	memset(&info, 0, sizeof(info));
 	buf_init(&p->gmi, 0);
@@ -327,24 +458,24 @@ post_render(const struct post_input *in, struct post *p)
 	}
 	max = in->src.n * POST_OUT_FACTOR + POST_OUT_SLACK;
 	buf_init(&clean, in->src.n * 3 + 16);
-	buf_init(&body, max);
 	buf_init(&p->gmi, max + POST_OUT_SLACK);
 	p->errstr = "out of memory";
-	if (post_preflight(in->src, &clean) == -1 || buf_cstr(&clean) == NULL)
-		goto done;
-	if (fm_parse(buf_span(&clean), &p->meta, &md, &body_line,
-	    &p->diags) == -1)
-		goto done;
-	if (post_body(in, p, buf_span(&clean), md, &body, &info) == -1) {
-		p->errstr = info.timed_out ? "took too long to render" :
-		    "cannot convert the body (too large or out of memory)";
-		goto done;
+	/* Most posts need no repair and are read where they are. */
+	if (!post_is_clean(src)) {
+		if (post_preflight(src, &clean) == -1 ||
+		    buf_cstr(&clean) == NULL)
+			goto done;
+		src = buf_span(&clean);
 	}
-	if (post_title(in, p, &info) == -1 || post_header(in, p) == -1)
+	if (fm_parse(src, &p->meta, &md, &body_line, &p->diags) == -1)
 		goto done;
-	if (body.len > 0 && (buf_putc(&p->gmi, '\n') == -1 ||
-	    buf_append(&p->gmi, body.p, body.len) == -1))
+	if (p->meta.title != NULL && *p->meta.title != '\0' ?
+	    post_header_body(in, p, src, md, max, &info, &missing) == -1 :
+	    post_body_header(in, p, src, md, max, &info, &missing) == -1)
 		goto done;
+	if (missing)
+		fm_diag_add(&p->diags, p->meta.hero_line, "cover image not "
+		    "found: %.200s", p->meta.hero);
 	if (buf_puts(&p->gmi, "\n=> ./ All posts\n") == -1)
 		goto done;
 	/*
@@ -360,7 +491,6 @@ done:
 		p->errstr = "out of memory";
 	md2gmi_info_free(&info);
 	buf_free(&clean);
-	buf_free(&body);
 	if (rc == -1)
 		buf_free(&p->gmi);
 	return rc;
