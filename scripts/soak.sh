@@ -74,6 +74,10 @@ timeouts:
   handshake: 5
   request: 5
   write: 10
+# Every client here is this machine: the per-address limits would answer
+# most of the load with 44 and never exercise the rest of the server.
+limits:
+  exempt: [127.0.0.0/8, "::1"]
 YAML
 
 "$CAPSULED" -f -c "$DIR/capsuled.yaml" >"$DIR/stderr" 2>&1 &
