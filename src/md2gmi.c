@@ -3048,12 +3048,15 @@ md_table_cells(struct md2gmi *ctx)
 	struct buf		*ex = &t->ex;
 	struct md2gmi_cell	*cl;
 	size_t			 i, off;
+	bool			 ascii;
 
 	if (t->text.len > 0 && memchr(t->text.p, MARK_OPEN,
 	    t->text.len) == NULL) {
+		/* In an ASCII table every cell is as wide as it is long. */
+		ascii = md_all_ascii(buf_span(&t->text));
 		for (i = 0; i < t->ncells; i++) {
 			cl = &t->cells[i];
-			cl->cols = cl->len == 0 ? 0 :
+			cl->cols = ascii || cl->len == 0 ? cl->len :
 			    u8_columns(span_make(t->text.p + cl->off,
 			    cl->len));
 		}

@@ -460,13 +460,15 @@ post_render(const struct post_input *in, struct post *p)
 	buf_init(&clean, in->src.n * 3 + 16);
 	buf_init(&p->gmi, max + POST_OUT_SLACK);
 	p->errstr = "out of memory";
-	/* Most posts need no repair and are read where they are. */
-	if (!post_is_clean(src)) {
-		if (post_preflight(src, &clean) == -1 ||
-		    buf_cstr(&clean) == NULL)
-			goto done;
-		src = buf_span(&clean);
-	}
+	/*
+	 * Most posts need no repair and are copied whole.  Copied all the
+	 * same: md4c 0.4.8 can read the byte past the end of its input, and
+	 * here that is always our terminating NUL, not the caller's memory.
+	 */
+	if ((post_is_clean(src) ? buf_append_span(&clean, src) :
+	    post_preflight(src, &clean)) == -1 || buf_cstr(&clean) == NULL)
+		goto done;
+	src = buf_span(&clean);
 	if (fm_parse(src, &p->meta, &md, &body_line, &p->diags) == -1)
 		goto done;
 	if (p->meta.title != NULL && *p->meta.title != '\0' ?
