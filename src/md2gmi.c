@@ -100,7 +100,7 @@ struct md2gmi {
 	struct buf		 code_src;	/* source of the open image */
 	struct md2gmi_link	*links;		/* links of the current block */
 	struct buf		 lnk;		/* their URLs and labels */
-	const char		*base;		/* the post's URL path, or "/" */
+	const char		*base;		/* the post's URL, or "/" */
 	struct buf		 base_esc;	/* base escaped, once needed */
 	size_t			 base_dir;	/* its directory's length */
 	struct buf		 rel_ref;	/* scratch for relative links */

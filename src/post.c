@@ -27,7 +27,7 @@ static const char *post_image_exts[] = {
 };
 
 #ifdef __SSE2__
-/* One bit for each of the 16 bytes at p that ends an ASCII run: >= 0x80 or CR. */
+/* A bit for each of the 16 bytes at p that ends an ASCII run: high, or CR. */
 static unsigned
 post_stop16(const char *p)
 {
