@@ -111,10 +111,46 @@ test_spans(void)
 	CHECK_INT(-1, span_index(span_make(NULL, 0), '#'));
 }
 
+/*
+ * A lent buffer starts in the caller's memory and must carry everything
+ * over when it outgrows it; taking or freeing it never frees that memory.
+ */
+static void
+test_lent_buffer_moves_out_whole(void)
+{
+	char		 mem[16], *p;
+	struct buf	 b;
+	size_t		 n;
+
+	buf_init_lent(&b, mem, sizeof(mem), 100);
+	CHECK_INT(0, buf_append(&b, "0123456789", 10));
+	CHECK(b.p == mem);
+	CHECK_INT(0, buf_append(&b, "abcdefghijklmnopqrst", 20));
+	CHECK(b.p != mem);
+	CHECK_MEM("0123456789abcdefghijklmnopqrst", b.p, b.len);
+	p = buf_take(&b, &n);
+	CHECK(p != NULL && p != mem);
+	CHECK_INT(30, n);
+	CHECK_STR("0123456789abcdefghijklmnopqrst", p);
+	free(p);
+	buf_free(&b);
+
+	/* Small enough to stay lent: take copies it out, free leaves mem. */
+	buf_init_lent(&b, mem, sizeof(mem), 100);
+	CHECK_INT(0, buf_puts(&b, "abc"));
+	p = buf_take(&b, &n);
+	CHECK(p != NULL && p != mem);
+	CHECK_STR("abc", p);
+	free(p);
+	CHECK_INT(0, buf_puts(&b, "xyz"));
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	RUN(test_append_within_max);
+	RUN(test_lent_buffer_moves_out_whole);
 	RUN(test_printf_and_take);
 	RUN(test_growth_is_geometric);
 	RUN(test_allocation_failure_leaves_buffer_intact);
