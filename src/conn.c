@@ -569,7 +569,9 @@ conn_pack_small(struct conn *c)
 		return 0;
 	if (c->chunk == NULL && (c->chunk = mem_malloc(CONN_CHUNK)) == NULL)
 		return 0;
-	memcpy(c->chunk, r->head.p, r->head.len);
+	/* A Gopher answer has no header: head.p may be NULL. */
+	if (r->head.len > 0)
+		memcpy(c->chunk, r->head.p, r->head.len);
 	if (r->body.len > 0)
 		memcpy(c->chunk + r->head.len, r->body.p, r->body.len);
 	while (c->fileleft > 0) {
