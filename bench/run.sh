@@ -163,13 +163,12 @@ workers: 2
 timeouts:
   handshake: 60
   request: 60
-limits:
-  connections: 12000
 log:
   access: $tmp/capsuled-access.log
   error: $tmp/capsuled-error.log
-# The load comes from one address: the per-address limits would stop it.
 limits:
+  connections: 12000
+  # The load comes from one address: the per-address limits would stop it.
   exempt: [127.0.0.0/8]
 EOF
 "$capsuled" -f -c "$tmp/capsuled.yaml" >"$tmp/capsuled.log" 2>&1 &
