@@ -66,6 +66,9 @@ span_starts_with(struct span s, const char *prefix)
 /* Index of the first byte c in s, or -1. */
 long		span_index(struct span s, char c);
 
+/* True when s holds a space, a C0 control byte or DEL. */
+bool		span_has_space_or_control(struct span s);
+
 /* Prepare an empty buffer that will never grow past max bytes. */
 void		buf_init(struct buf *b, size_t max);
 

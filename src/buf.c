@@ -185,3 +185,14 @@ buf_take(struct buf *b, size_t *len)
 	b->cap = 0;
 	return p;
 }
+
+bool
+span_has_space_or_control(struct span s)
+{
+	size_t	i;
+
+	for (i = 0; i < s.n; i++)
+		if ((unsigned char)s.p[i] <= 0x20 || s.p[i] == 0x7f)
+			return true;
+	return false;
+}

@@ -24,22 +24,6 @@ has_crlf_end(struct span line)
 	    line.p[line.n - 1] == '\n';
 }
 
-/*
- * A space or control byte can only be a client bug or an attempt to smuggle
- * a second line into our logs; url_split would refuse it too, but with a
- * vaguer reason.
- */
-static bool
-has_space_or_control(struct span s)
-{
-	size_t	i;
-
-	for (i = 0; i < s.n; i++)
-		if ((unsigned char)s.p[i] <= 0x20 || s.p[i] == 0x7f)
-			return true;
-	return false;
-}
-
 static unsigned char
 ascii_lower(unsigned char c)
 {
@@ -181,7 +165,12 @@ gemini_parse_request(struct span line, const struct gemini_policy *pol,
 		    "request is longer than 1024 bytes");
 	if (raw.n == 0)
 		return refuse(reason, GEMINI_BAD_REQUEST, "request is empty");
-	if (has_space_or_control(raw))
+	/*
+	 * A space or control byte can only be a client bug or an attempt to
+	 * smuggle a second line into our logs; url_split would refuse it
+	 * too, but with a vaguer reason.
+	 */
+	if (span_has_space_or_control(raw))
 		return refuse(reason, GEMINI_BAD_REQUEST,
 		    "URL must not contain spaces or control characters");
 	if (url_split(raw, &u) == -1)

@@ -45,17 +45,6 @@ titan_is_request(struct span line)
 	return line.n >= 6 && span_caseeq_cstr(span_make(line.p, 6), "titan:");
 }
 
-static bool
-has_space_or_control(struct span s)
-{
-	size_t	i;
-
-	for (i = 0; i < s.n; i++)
-		if ((unsigned char)s.p[i] <= 0x20 || s.p[i] == 0x7f)
-			return true;
-	return false;
-}
-
 /* Strict decimal: digits only, no leading zero, 1 .. TITAN_SIZE_MAX. */
 static int
 parse_size(struct span v, size_t *out, const char **reason)
@@ -221,7 +210,7 @@ titan_parse_request(struct span line, struct titan_request *req,
 		return refuse(reason, "request is longer than 1024 bytes");
 	if (raw.n == 0)
 		return refuse(reason, "request is empty");
-	if (has_space_or_control(raw))
+	if (span_has_space_or_control(raw))
 		return refuse(reason, "URL must not contain spaces or control "
 		    "characters");
 	if (url_split(raw, &u) == -1)
