@@ -400,6 +400,78 @@ test_sites_by_sni(void)
 	buf_free(&err);
 }
 
+/*
+ * The client reads what the server sent after the handshake: the
+ * ticket.  Returns the session the client would offer next time.
+ */
+static SSL_SESSION *
+take_ticket(SSL *client)
+{
+	char	b[16];
+
+	(void)SSL_read(client, b, sizeof(b));
+	return SSL_get1_session(client);
+}
+
+/* One handshake; the suite it agreed on and whether it resumed. */
+static const char *
+suite_with(SSL_CTX *sctx, SSL_CTX *cctx, SSL_SESSION **sess, bool *reused)
+{
+	SSL		*cl = SSL_new(cctx), *sv = SSL_new(sctx);
+	const char	*name = "no handshake";
+
+	if (*sess != NULL)
+		SSL_set_session(cl, *sess);
+	if (handshake(cl, sv)) {
+		name = SSL_CIPHER_get_name(SSL_get_current_cipher(sv));
+		*reused = SSL_session_reused(sv) == 1;
+		SSL_SESSION_free(*sess);
+		*sess = take_ticket(cl);
+	}
+	/* Freed without a close, the session would turn unresumable. */
+	SSL_set_shutdown(cl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	SSL_free(cl);
+	SSL_free(sv);
+	return name;
+}
+
+static void
+test_suite_and_ticket_cipher(void)
+{
+	unsigned char	 secret[TLS_TICKET_SECRET_LEN];
+	struct buf	 err;
+	SSL_CTX		*sctx, *cctx;
+	SSL_SESSION	*sess = NULL;
+	bool		 reused = true;
+
+	buf_init(&err, 256);
+	sctx = tls_ctx_new(crt, key, &err);
+	CHECK(sctx != NULL);
+	CHECK_INT(0, tls_ticket_secret_new(secret));
+	tls_ctx_set_ticket_secret(sctx, secret, TLS_TICKET_ROTATE_SECONDS);
+	cctx = SSL_CTX_new(TLS_client_method());
+	/* OpenSSL's own client lists AES-256 first; the server's order wins. */
+	CHECK_STR("TLS_AES_128_GCM_SHA256",
+	    suite_with(sctx, cctx, &sess, &reused));
+	CHECK(!reused);
+	/* The ticket, sealed with the context's own cipher, resumes. */
+	CHECK(sess != NULL);
+	CHECK_STR("TLS_AES_128_GCM_SHA256",
+	    suite_with(sctx, cctx, &sess, &reused));
+	CHECK(reused);
+	SSL_SESSION_free(sess);
+	sess = NULL;
+	/* A client that puts ChaCha20 first has no AES instructions. */
+	SSL_CTX_set_ciphersuites(cctx, "TLS_CHACHA20_POLY1305_SHA256:"
+	    "TLS_AES_128_GCM_SHA256");
+	CHECK_STR("TLS_CHACHA20_POLY1305_SHA256",
+	    suite_with(sctx, cctx, &sess, &reused));
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
@@ -421,6 +493,7 @@ main(void)
 	RUN(test_cert_subject_and_fingerprint);
 	RUN(test_ca_load);
 	RUN(test_sites_by_sni);
+	RUN(test_suite_and_ticket_cipher);
 	rc = CHECK_SUMMARY();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
