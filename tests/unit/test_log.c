@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "check.h"
 #include "log.h"
@@ -172,6 +173,43 @@ test_config_keys(void)
 	buf_free(&err);
 }
 
+/* A line written by a forked child carries the child's id, not the parent's. */
+static void
+test_pid_after_fork(void)
+{
+	struct log_access	a = {
+		.peer = "127.0.0.1:5", .proto = "gemini",
+		.request = span_cstr("gemini://x/\r\n"), .status = 20,
+	};
+	char			want[64], got[2048];
+	const char		*l;
+	pid_t			pid;
+	int			st;
+	FILE			*f;
+
+	l = access_line(CONFIG_LOG_FORMAT_DEFAULT, CONFIG_LOG_IP_FULL, &a);
+	snprintf(want, sizeof(want), " capsuled[%ld] ", (long)getpid());
+	CHECK(strstr(l, want) != NULL);
+	/* Emptied, not removed: the sink keeps its descriptor. */
+	if (truncate(path, 0) == -1)
+		abort();
+	if ((pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		log_access(&a);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	snprintf(want, sizeof(want), " capsuled[%ld] ", (long)pid);
+	got[0] = '\0';
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(got, sizeof(got), f) == NULL)
+			got[0] = '\0';
+		fclose(f);
+	}
+	CHECK(strstr(got, want) != NULL);
+}
+
 int
 main(void)
 {
@@ -189,6 +227,7 @@ main(void)
 	RUN(test_escape);
 	RUN(test_access_formats);
 	RUN(test_config_keys);
+	RUN(test_pid_after_fork);
 	rc = CHECK_SUMMARY();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
