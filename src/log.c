@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,29 +29,11 @@ static enum config_log_ip	 log_ip;
 static struct log_sink	log_err = { CONFIG_LOG_STDERR, NULL, 2, false };
 static struct log_sink	log_acc = { CONFIG_LOG_STDERR, NULL, 2, false };
 
-/*
- * The process id in every line, asked of the kernel once per process:
- * glibc no longer caches it, and a worker writes a line per request.
- */
-static pid_t			 log_pid;
-
-static void
-log_forked(void)
-{
-	log_pid = getpid();
-}
-
 void
 log_init(const char *prog, bool debug)
 {
-	static bool	registered;
-
 	log_prog = prog;
 	log_debug_on = debug;
-	if (!registered)
-		registered = pthread_atfork(NULL, NULL, log_forked) == 0;
-	/* Without the fork hook a child would print its parent's id. */
-	log_pid = registered ? getpid() : 0;
 }
 
 void
@@ -222,8 +203,7 @@ log_write(struct log_sink *s, int prio, const char *line, bool bare)
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		n = snprintf(out, sizeof(out), "%s %s[%ld] %s: %s\n", stamp,
-		    log_prog, (long)(log_pid ? log_pid : getpid()), log_role,
-		    line);
+		    log_prog, (long)getpid(), log_role, line);
 	}
 	if (n < 0)
 		return;
