@@ -1,10 +1,11 @@
 /*
  * conn: one client connection from accept to close.  On a proxy_protocol
  * listener it first reads the PROXY header, and no byte past it, to learn
- * the client's address.  It sniffs the first byte (a TLS handshake starts
- * with 0x16), drives the non-blocking TLS handshake, reads the request
- * with a size cap and a deadline, writes the response, sends close_notify
- * and closes, always with a logged reason.
+ * the client's address.  It reads the client's first bytes and sniffs
+ * them (a TLS handshake starts with 0x16), drives the non-blocking TLS
+ * handshake over sockbio, reads the request with a size cap and a
+ * deadline, writes the response, sends close_notify and closes, always
+ * with a logged reason.  What TLS writes in one turn leaves in one write.
  */
 #ifndef CAPSULED_CONN_H
 #define CAPSULED_CONN_H

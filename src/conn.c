@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem.h"
 #include "proxy.h"
+#include "sockbio.h"
 #include "tls.h"
 
 /* The first byte of every TLS connection: a handshake record. */
@@ -31,6 +32,7 @@ enum conn_state {
 	CONN_UPLOAD,		/* reading the body of a Titan upload */
 	CONN_WRITE,		/* writing head, body, then the file */
 	CONN_SHUTDOWN,		/* sending close_notify */
+	CONN_FLUSH,		/* the last queued bytes, then the half-close */
 	CONN_LINGER		/* draining what the client still sends */
 };
 
@@ -55,6 +57,8 @@ struct conn {
 	int			 fd;
 	enum worker_proto	 proto;
 	SSL			*ssl;		/* NULL on plain connections */
+	BIO			*bio;		/* the SSL's, which owns it */
+	bool			 drained;	/* plain: no input until told */
 	enum conn_state		 state;
 	struct event		*rd;
 	struct event		*wr;
@@ -123,15 +127,51 @@ conn_deadline(struct conn *c, unsigned int seconds)
 	evtimer_add(c->timer, &tv);
 }
 
+/* What a connection whose socket failed under it is closed with. */
+static const char *
+conn_failed_reason(const struct conn *c)
+{
+	switch (c->state) {
+	case CONN_SNIFF:
+	case CONN_HANDSHAKE:
+		return "TLS handshake failed";
+	case CONN_READ:
+		return c->reqlen == 0 ? conn_said_nothing :
+		    "error reading the request";
+	case CONN_UPLOAD:
+		return "error reading the upload; nothing kept";
+	default:
+		return "client went away during the response";
+	}
+}
+
 /*
  * The read event persists, so a connection that reads several times costs
  * one epoll_ctl rather than two per wait.  It is taken out while waiting
  * to write: epoll is level-triggered, and unread input from the client
  * would otherwise wake the loop again and again.
+ *
+ * A wait ends the connection's turn, so the TLS output queued during it
+ * leaves here in one write.  While some of it is still queued the
+ * connection waits to write, not to read: the client may be waiting for
+ * those bytes before it sends more.  When the socket has failed, the
+ * connection is closed: callers return at once after a wait.
  */
 static void
 conn_wait(struct conn *c, enum conn_io want)
 {
+	if (want == CONN_IO_WANT_READ && c->bio != NULL) {
+		switch (sockbio_flush(c->bio)) {
+		case -1:
+			conn_close(c, conn_failed_reason(c));
+			return;
+		case 0:
+			want = CONN_IO_WANT_WRITE;
+			break;
+		default:
+			break;
+		}
+	}
 	if (want == CONN_IO_WANT_WRITE) {
 		event_del(c->rd);
 		event_add(c->wr, NULL);
@@ -157,26 +197,50 @@ conn_ssl_result(struct conn *c, int ret)
 	}
 }
 
+/*
+ * The socket's own bytes, below TLS when there is TLS.  A read that came
+ * back short drained the socket: the next one waits for the loop to say
+ * it is readable rather than spend a system call on EAGAIN (the loop is
+ * level-triggered, so input or EOF that comes later is reported).
+ */
 static enum conn_io
-conn_read(struct conn *c, void *p, size_t n, size_t *got)
+conn_read_raw(struct conn *c, void *p, size_t n, size_t *got)
 {
 	ssize_t	r;
 
-	if (c->ssl != NULL) {
-		if (SSL_read_ex(c->ssl, p, n, got) == 1)
+	if (c->bio != NULL) {
+		if (BIO_read_ex(c->bio, p, n, got) == 1)
 			return CONN_IO_OK;
-		return conn_ssl_result(c, 0);
+		if (BIO_should_retry(c->bio))
+			return CONN_IO_WANT_READ;
+		return BIO_eof(c->bio) ? CONN_IO_EOF : CONN_IO_ERROR;
 	}
+	if (c->drained)
+		return CONN_IO_WANT_READ;
 	r = read(c->fd, p, n);
 	if (r > 0) {
+		c->drained = (size_t)r < n;
 		*got = (size_t)r;
 		return CONN_IO_OK;
 	}
 	if (r == 0)
 		return CONN_IO_EOF;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		c->drained = true;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return CONN_IO_WANT_READ;
 	return CONN_IO_ERROR;
+}
+
+static enum conn_io
+conn_read(struct conn *c, void *p, size_t n, size_t *got)
+{
+	if (c->ssl != NULL) {
+		if (SSL_read_ex(c->ssl, p, n, got) == 1)
+			return CONN_IO_OK;
+		return conn_ssl_result(c, 0);
+	}
+	return conn_read_raw(c, p, n, got);
 }
 
 static enum conn_io
@@ -199,12 +263,21 @@ conn_write(struct conn *c, const void *p, size_t n, size_t *put)
 	return CONN_IO_ERROR;
 }
 
+/* What the loop reports undoes what a short read or write concluded. */
 static void
 conn_on_io(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)fd;
-	(void)what;
-	conn_step(arg);
+	if (what & EV_READ) {
+		c->drained = false;
+		if (c->bio != NULL)
+			sockbio_set_readable(c->bio, true);
+	}
+	if ((what & EV_WRITE) && c->bio != NULL)
+		sockbio_set_writable(c->bio);
+	conn_step(c);
 }
 
 static void
@@ -460,37 +533,54 @@ conn_read_proxy(struct conn *c)
 }
 
 /*
- * Peek, never read, the first byte: it must stay in the socket for
- * OpenSSL (or for the Gopher reader).  Returns false while waiting.
+ * TLS over a socket whose first n bytes are already in c->req.  They are
+ * lent to the BIO, which gives them to OpenSSL before it reads the
+ * socket; c->req is not touched again until the handshake is over.
+ */
+static bool
+conn_start_tls(struct conn *c, size_t n)
+{
+	if ((c->ssl = SSL_new(worker_setup(c->w)->ssl_ctx)) == NULL ||
+	    (c->bio = sockbio_new(c->fd)) == NULL) {
+		conn_close(c, "cannot start TLS");
+		return false;
+	}
+	SSL_set_bio(c->ssl, c->bio, c->bio);
+	sockbio_set_prefix(c->bio, c->req, n);
+	sockbio_set_readable(c->bio, !c->drained);
+	SSL_set_accept_state(c->ssl);
+	c->state = CONN_HANDSHAKE;
+	return true;
+}
+
+/*
+ * Read what the client sent first, as much as c->req holds: a TLS
+ * handshake starts with 0x16, and then those bytes go to OpenSSL; any
+ * other byte starts a Gopher selector, and they stay in c->req as its
+ * beginning.  Returns false while waiting.
  */
 static bool
 conn_sniff(struct conn *c)
 {
-	unsigned char	b;
-	ssize_t		n;
+	enum conn_io	r;
+	size_t		got;
 
-	n = recv(c->fd, &b, 1, MSG_PEEK);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-		conn_wait(c, CONN_IO_WANT_READ);
+	r = conn_read_raw(c, c->req, sizeof(c->req), &got);
+	if (r == CONN_IO_WANT_READ) {
+		conn_wait(c, r);
 		return false;
 	}
-	if (n <= 0) {
-		conn_close(c, n == 0 ? conn_said_nothing : "receive error");
+	if (r != CONN_IO_OK) {
+		conn_close(c, r == CONN_IO_EOF ? conn_said_nothing :
+		    "receive error");
 		return false;
 	}
-	if (b != CONN_TLS_HANDSHAKE_BYTE) {
-		c->proto = WORKER_GOPHER;
-		c->state = CONN_READ;
-		conn_deadline(c, worker_setup(c->w)->request_timeout);
-		return true;
-	}
-	if ((c->ssl = SSL_new(worker_setup(c->w)->ssl_ctx)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1) {
-		conn_close(c, "cannot start TLS");
-		return false;
-	}
-	SSL_set_accept_state(c->ssl);
-	c->state = CONN_HANDSHAKE;
+	if ((unsigned char)c->req[0] == CONN_TLS_HANDSHAKE_BYTE)
+		return conn_start_tls(c, got);
+	c->proto = WORKER_GOPHER;
+	c->reqlen = got;
+	c->state = CONN_READ;
+	conn_deadline(c, worker_setup(c->w)->request_timeout);
 	return true;
 }
 
@@ -500,6 +590,19 @@ conn_handshake(struct conn *c)
 	enum conn_io	r;
 
 	if (SSL_do_handshake(c->ssl) == 1) {
+		/*
+		 * The request is read into c->req next, so no sniffed byte
+		 * may still be lent out.  None can be: OpenSSL, with
+		 * read_ahead, asks for more than c->req holds at its first
+		 * read, and no handshake ends before the client has read our
+		 * flight, which came after those bytes.  Refuse rather than
+		 * read over them, should that ever change.
+		 */
+		if (sockbio_prefix_left(c->bio) > 0) {
+			conn_close(c, "TLS handshake left sniffed bytes "
+			    "unread");
+			return false;
+		}
 		c->state = CONN_READ;
 		conn_deadline(c, worker_setup(c->w)->request_timeout);
 		return true;
@@ -512,15 +615,36 @@ conn_handshake(struct conn *c)
 	return false;
 }
 
-/* Read until a line feed or the cap; the parser judges what arrived. */
+/* Whether c->req holds a line (or is full), from byte from on. */
+static bool
+conn_has_line(struct conn *c, size_t from)
+{
+	const char	*lf;
+
+	lf = memchr(c->req + from, '\n', c->reqlen - from);
+	if (lf != NULL) {
+		c->linelen = (size_t)(lf - c->req) + 1;
+		return true;
+	}
+	if (c->reqlen == sizeof(c->req)) {
+		c->linelen = c->reqlen;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Read until a line feed or the cap; the parser judges what arrived.  The
+ * sniff may have read a whole Gopher line already.
+ */
 static bool
 conn_read_request(struct conn *c)
 {
 	enum conn_io	 r;
-	size_t		 got;
-	const char	*lf;
+	size_t		 got, from = 0;
 
-	for (;;) {
+	while (!conn_has_line(c, from)) {
+		from = c->reqlen;
 		r = conn_read(c, c->req + c->reqlen,
 		    sizeof(c->req) - c->reqlen, &got);
 		if (r == CONN_IO_WANT_READ || r == CONN_IO_WANT_WRITE) {
@@ -538,16 +662,7 @@ conn_read_request(struct conn *c)
 			    "error reading the request");
 			return false;
 		}
-		lf = memchr(c->req + c->reqlen, '\n', got);
 		c->reqlen += got;
-		if (lf != NULL) {
-			c->linelen = (size_t)(lf - c->req) + 1;
-			break;
-		}
-		if (c->reqlen == sizeof(c->req)) {
-			c->linelen = c->reqlen;
-			break;
-		}
 	}
 	c->state = CONN_RESPOND;
 	return true;
@@ -835,11 +950,30 @@ conn_shutdown(struct conn *c)
 			}
 		}
 	}
-	/*
-	 * Half-close and drain: closing a socket with unread input makes the
-	 * kernel send RST, which can destroy the response before the client
-	 * has read it.
-	 */
+	c->state = CONN_FLUSH;
+	return true;
+}
+
+/*
+ * What is still queued (the response's last records and close_notify)
+ * must be out before the half-close.  Then half-close and drain: closing
+ * a socket with unread input makes the kernel send RST, which can
+ * destroy the response before the client has read it.
+ */
+static bool
+conn_half_close(struct conn *c)
+{
+	if (c->bio != NULL) {
+		switch (sockbio_flush(c->bio)) {
+		case -1:
+			conn_close(c, "client went away during the response");
+			return false;
+		case 0:
+			return conn_write_stalled(c, CONN_IO_WANT_WRITE);
+		default:
+			break;
+		}
+	}
 	shutdown(c->fd, SHUT_WR);
 	/* The response is complete: the drain below is not its time. */
 	conn_log(c, NULL);
@@ -848,16 +982,19 @@ conn_shutdown(struct conn *c)
 	return true;
 }
 
+/* Below TLS: what comes now is thrown away, close_notify included. */
 static void
 conn_linger(struct conn *c)
 {
-	char	scratch[4096];
-	ssize_t	n;
+	char		scratch[4096];
+	size_t		got;
+	enum conn_io	r;
 
-	while ((n = read(c->fd, scratch, sizeof(scratch))) > 0)
+	while ((r = conn_read_raw(c, scratch, sizeof(scratch), &got)) ==
+	    CONN_IO_OK)
 		;
-	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-		conn_wait(c, CONN_IO_WANT_READ);
+	if (r == CONN_IO_WANT_READ) {
+		conn_wait(c, r);
 		return;
 	}
 	conn_close(c, NULL);
@@ -898,6 +1035,10 @@ conn_step(struct conn *c)
 			break;
 		case CONN_SHUTDOWN:
 			if (!conn_shutdown(c))
+				return;
+			break;
+		case CONN_FLUSH:
+			if (!conn_half_close(c))
 				return;
 			break;
 		case CONN_LINGER:
@@ -957,6 +1098,9 @@ conn_close(struct conn *c, const char *reason)
 {
 	conn_log(c, reason);
 	addrlimit_leave(worker_setup(c->w)->addrlimit, &c->hold);
+	/* An alert OpenSSL queued on a failed handshake still goes out. */
+	if (c->bio != NULL)
+		(void)sockbio_flush(c->bio);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	if (c->rd != NULL)

@@ -42,6 +42,21 @@ test_gopher_fallback_on_gemini_port() {
 	    fail "blog menu on the Gemini port"
 }
 
+# The Gemini port's sniff reads what came first: a whole line, a lone
+# first byte whose line follows later, or more than a selector may hold.
+test_gopher_fallback_line_in_pieces_or_too_long() {
+	"$GEMCLIENT" -P -d 30 -t 10 127.0.0.1 "$GEMINI_PORT" '/blog/\r\n' \
+	    >"$SERVER_DIR/menu"
+	check_menu "$SERVER_DIR/menu"
+	grep -q '^02026-03-12 Notes on Gopher	' "$SERVER_DIR/menu" ||
+	    fail "dripped selector on the Gemini port: not the blog menu"
+	_r=$(raw_gopher "$GEMINI_PORT" "/$(printf 'a%.0s' $(seq 1 1100))\r\n")
+	case "$_r" in 3*) ;; *) fail "1100-byte selector: ${_r:0:40}" ;; esac
+	_r=$("$GEMCLIENT" -P -t 10 -R x:10000 127.0.0.1 "$GEMINI_PORT" "")
+	case "$_r" in 3*) ;; *) fail "10000 bytes without newline: ${_r:0:40}" ;; esac
+	log_has 'gopher "/blog/\\r\\n" 0'
+}
+
 test_gopher_blog_menu_newest_first() {
 	gopher "$GOPHER_PORT" "1/blog/" >"$SERVER_DIR/menu"
 	check_menu "$SERVER_DIR/menu"
