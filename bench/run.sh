@@ -291,7 +291,7 @@ json_get() {
 
 # A row of the table is "setting|server"; its runs' figures accumulate in
 # these, space-separated, in run order.
-declare -A rps p50 p99 scpu ccpu errs resumed
+declare -A rps p50 p99 scpu susr ssys ccpu errs resumed
 rows=()
 current_setting=""
 
@@ -349,12 +349,15 @@ run_load() {
 	if [ -z "${rps[$key]+set}" ]; then
 		rows+=("$key")
 		rps[$key]="" p50[$key]="" p99[$key]="" scpu[$key]=""
+		susr[$key]="" ssys[$key]=""
 		ccpu[$key]="" errs[$key]="" resumed[$key]=""
 	fi
 	rps[$key]+=" $(json_get requests_per_s "$line")"
 	p50[$key]+=" $(json_get latency_p50_us "$line")"
 	p99[$key]+=" $(json_get latency_p99_us "$line")"
 	scpu[$key]+=" $(json_get server_cpu_per_request_us "$line")"
+	susr[$key]+=" $(json_get server_user_cpu_per_request_us "$line")"
+	ssys[$key]+=" $(json_get server_sys_cpu_per_request_us "$line")"
 	ccpu[$key]+=" $(json_get client_cpu_per_request_us "$line")"
 	errs[$key]+=" $(json_get errors "$line")"
 	resumed[$key]+=" $(json_get resumed_fraction "$line")"
@@ -533,16 +536,20 @@ sum() {
 }
 
 echo
-printf '%-20s %-14s %-24s %8s %8s %10s %10s %8s %7s\n' setting server \
-    'req/s median [min-max]' 'p50 ms' 'p99 ms' 'srv us/req' 'cli us/req' \
-    resumed errors
+# srv us/req is the server's CPU per request; usr+sys splits it into
+# user space (OpenSSL and the server's own code) and the kernel (loopback
+# TCP, epoll, files), each the median of its own runs.
+printf '%-20s %-14s %-24s %8s %8s %10s %11s %10s %8s %7s\n' setting server \
+    'req/s median [min-max]' 'p50 ms' 'p99 ms' 'srv us/req' 'usr+sys' \
+    'cli us/req' resumed errors
 for key in "${rows[@]}"; do
-	printf '%-20s %-14s %-24s %8s %8s %10s %10s %8s %7s\n' \
+	printf '%-20s %-14s %-24s %8s %8s %10s %11s %10s %8s %7s\n' \
 	    "${key%%|*}" "${key#*|}" \
 	    "$(fmt 1 0 "$(agg median "${rps[$key]}")") [$(fmt 1 0 "$(agg min "${rps[$key]}")")-$(fmt 1 0 "$(agg max "${rps[$key]}")")]" \
 	    "$(fmt 1000 1 "$(agg median "${p50[$key]}")")" \
 	    "$(fmt 1000 1 "$(agg median "${p99[$key]}")")" \
 	    "$(fmt 1 0 "$(agg median "${scpu[$key]}")")" \
+	    "$(fmt 1 0 "$(agg median "${susr[$key]}")")+$(fmt 1 0 "$(agg median "${ssys[$key]}")")" \
 	    "$(fmt 1 0 "$(agg median "${ccpu[$key]}")")" \
 	    "$(fmt 0.01 0 "$(agg median "${resumed[$key]}")")%" \
 	    "$(sum "${errs[$key]}")"
@@ -601,6 +608,13 @@ for c in 16 64 256; do
 done
 ratio "capsuled CPU/req resumed vs OpenSSL floor" \
     "$(m scpu "gemini resume c=64|capsuled")" "$floor_resumed"
+# The floor has no sockets: its like for like is the server's user time.
+for c in 16 64 256; do
+	ratio "capsuled user CPU/req vs OpenSSL floor at c=$c" \
+	    "$(m susr "gemini full c=$c|capsuled")" "$floor_full"
+done
+ratio "capsuled user CPU/req resumed vs OpenSSL floor" \
+    "$(m susr "gemini resume c=64|capsuled")" "$floor_resumed"
 
 echo
 echo "idle connections: $idle_conns held by one client while 16 others" \
