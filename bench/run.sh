@@ -58,7 +58,7 @@ threads=${BENCH_THREADS:-2}
 if [ "$smoke" = 1 ]; then
 	secs=1 runs=1 warm=0
 else
-	secs=${BENCH_SECONDS:-10} runs=${BENCH_RUNS:-3} warm=${BENCH_WARMUP:-2}
+	secs=${BENCH_SECONDS:-10} runs=${BENCH_RUNS:-3} warm=${BENCH_WARMUP:-1}
 fi
 
 die() {
