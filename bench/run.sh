@@ -602,19 +602,20 @@ ratio "gopher capsuled/gophernicus req/s, menu" \
 ratio "gopher capsuled CPU/req vs gophernicus, text" \
     "$(m scpu "gopher text c=64|capsuled")" "$(m scpu "gopher text c=64|gophernicus")"
 
-for c in 16 64 256; do
-	ratio "capsuled CPU/req vs OpenSSL floor at c=$c" \
-	    "$(m scpu "gemini full c=$c|capsuled")" "$floor_full"
-done
-ratio "capsuled CPU/req resumed vs OpenSSL floor" \
-    "$(m scpu "gemini resume c=64|capsuled")" "$floor_resumed"
-# The floor has no sockets: its like for like is the server's user time.
-for c in 16 64 256; do
-	ratio "capsuled user CPU/req vs OpenSSL floor at c=$c" \
-	    "$(m susr "gemini full c=$c|capsuled")" "$floor_full"
-done
-ratio "capsuled user CPU/req resumed vs OpenSSL floor" \
-    "$(m susr "gemini resume c=64|capsuled")" "$floor_resumed"
+# The floor has no sockets: its like for like is the server's user time,
+# so each ratio is given for all the server's CPU and for its user part.
+# floor_ratios WHAT ARRAY: "" for all of it, "user " with susr.
+floor_ratios() {
+	local c
+	for c in 16 64 256; do
+		ratio "capsuled ${1}CPU/req vs OpenSSL floor at c=$c" \
+		    "$(m "$2" "gemini full c=$c|capsuled")" "$floor_full"
+	done
+	ratio "capsuled ${1}CPU/req resumed vs OpenSSL floor" \
+	    "$(m "$2" "gemini resume c=64|capsuled")" "$floor_resumed"
+}
+floor_ratios "" scpu
+floor_ratios "user " susr
 
 echo
 echo "idle connections: $idle_conns held by one client while 16 others" \
