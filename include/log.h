@@ -86,4 +86,18 @@ struct log_access {
 
 void	log_access(const struct log_access *a);
 
+/* Most bytes of access lines kept for one write. */
+#define LOG_BATCH_MAX		8192
+
+/*
+ * Keep access lines bound for a file for one write at log_flush (or when
+ * LOG_BATCH_MAX would be passed).  pending(arg) is called when a first
+ * line starts waiting, so the caller can flush once it is idle.  NULL
+ * writes each line at once again, after flushing what waits.
+ */
+void	log_batch_access(void (*pending)(void *), void *arg);
+
+/* Write the access lines kept so far. */
+void	log_flush(void);
+
 #endif

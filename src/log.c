@@ -29,6 +29,19 @@ static enum config_log_ip	 log_ip;
 static struct log_sink	log_err = { CONFIG_LOG_STDERR, NULL, 2, false };
 static struct log_sink	log_acc = { CONFIG_LOG_STDERR, NULL, 2, false };
 
+/*
+ * Access lines bound for a file wait here while the worker has more to
+ * do, and leave in one write when it has none or the batch is full: under
+ * load, one system call for dozens of requests.  Whole lines only, so
+ * workers sharing the file still never interleave.
+ */
+static struct {
+	char	  p[LOG_BATCH_MAX];
+	size_t	  len;
+	void	(*pending)(void *);	/* NULL: every line written at once */
+	void	 *arg;
+} log_batch;
+
 void
 log_init(const char *prog, bool debug)
 {
@@ -103,6 +116,7 @@ log_syslog_connect(void)
 int
 log_configure(const struct config *cfg, bool foreground, struct buf *err)
 {
+	log_flush();
 	log_debug_on = cfg->debug;
 	log_format = cfg->log_format;
 	log_ip = cfg->log_ip;
@@ -119,6 +133,7 @@ log_reopen(void)
 {
 	int	rc = 0;
 
+	log_flush();
 	if (log_sink_open(&log_err) == -1) {
 		log_warn("cannot reopen the error log %s, still writing to "
 		    "the old file", log_err.path);
@@ -173,6 +188,39 @@ log_put(struct log_sink *s, const char *out, size_t n)
 		    "again", s->path ? s->path : "(standard error)");
 }
 
+void
+log_batch_access(void (*pending)(void *), void *arg)
+{
+	log_flush();
+	log_batch.pending = pending;
+	log_batch.arg = arg;
+}
+
+void
+log_flush(void)
+{
+	if (log_batch.len == 0)
+		return;
+	log_put(&log_acc, log_batch.p, log_batch.len);
+	log_batch.len = 0;
+}
+
+/* Keep an access line for the next flush; false when it must go now. */
+static bool
+log_batch_keep(struct log_sink *s, const char *line, size_t n)
+{
+	if (s != &log_acc || log_batch.pending == NULL ||
+	    s->dest != CONFIG_LOG_FILE || n > sizeof(log_batch.p))
+		return false;
+	if (log_batch.len + n > sizeof(log_batch.p))
+		log_flush();
+	memcpy(log_batch.p + log_batch.len, line, n);
+	log_batch.len += n;
+	if (log_batch.len == n)
+		log_batch.pending(log_batch.arg);
+	return true;
+}
+
 /*
  * One write() per line so that lines from several workers sharing a file
  * or a terminal never interleave.  bare: the line is written as it is,
@@ -211,7 +259,8 @@ log_write(struct log_sink *s, int prio, const char *line, bool bare)
 		n = sizeof(out) - 1;
 		out[n - 1] = '\n';
 	}
-	log_put(s, out, (size_t)n);
+	if (!log_batch_keep(s, out, (size_t)n))
+		log_put(s, out, (size_t)n);
 }
 
 static void

@@ -24,6 +24,7 @@ struct worker {
 	struct event			*sigterm_ev;
 	struct event			*sigint_ev;
 	struct event			*grace_ev;
+	struct event			*flush_ev;	/* access lines */
 	unsigned int			 live;		/* open connections */
 	bool				 paused;	/* not accepting now */
 	bool				 draining;	/* stopping */
@@ -194,6 +195,30 @@ worker_on_stop(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(w->grace_ev, &tv);
 }
 
+/*
+ * Below every other event: the kept access lines are written once the
+ * loop has nothing more urgent, or when the batch fills under load.
+ */
+#define WORKER_PRIORITIES	3
+#define WORKER_PRIO_FLUSH	2
+
+static void
+worker_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+static void
+worker_log_pending(void *arg)
+{
+	struct worker	*w = arg;
+
+	event_active(w->flush_ev, EV_TIMEOUT, 0);
+}
+
 static int
 worker_events(struct worker *w)
 {
@@ -212,9 +237,13 @@ worker_events(struct worker *w)
 	w->grace_ev = evtimer_new(w->base, worker_on_grace, w);
 	w->sigterm_ev = evsignal_new(w->base, SIGTERM, worker_on_stop, w);
 	w->sigint_ev = evsignal_new(w->base, SIGINT, worker_on_stop, w);
+	w->flush_ev = event_new(w->base, -1, 0, worker_on_flush, w);
 	if (w->resume_ev == NULL || w->grace_ev == NULL ||
-	    w->sigterm_ev == NULL || w->sigint_ev == NULL)
+	    w->sigterm_ev == NULL || w->sigint_ev == NULL ||
+	    w->flush_ev == NULL ||
+	    event_priority_set(w->flush_ev, WORKER_PRIO_FLUSH) == -1)
 		return -1;
+	log_batch_access(worker_log_pending, w);
 	event_add(w->sigterm_ev, NULL);
 	event_add(w->sigint_ev, NULL);
 	w->paused = true;
@@ -239,6 +268,9 @@ worker_free(struct worker *w)
 		event_free(w->sigterm_ev);
 	if (w->sigint_ev != NULL)
 		event_free(w->sigint_ev);
+	log_batch_access(NULL, NULL);
+	if (w->flush_ev != NULL)
+		event_free(w->flush_ev);
 	if (w->base != NULL)
 		event_base_free(w->base);
 }
@@ -267,7 +299,9 @@ worker_run(const struct worker_setup *setup)
 	w.setup = setup;
 	signal(SIGPIPE, SIG_IGN);
 	worker_tune_malloc();
-	if ((w.base = event_base_new()) == NULL || worker_events(&w) == -1) {
+	if ((w.base = event_base_new()) == NULL ||
+	    event_base_priority_init(w.base, WORKER_PRIORITIES) == -1 ||
+	    worker_events(&w) == -1) {
 		log_warnx("cannot set up the event loop");
 		rc = 1;
 	} else if (event_base_dispatch(w.base) == -1) {

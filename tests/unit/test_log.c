@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "check.h"
@@ -210,6 +211,59 @@ test_pid_after_fork(void)
 	CHECK(strstr(got, want) != NULL);
 }
 
+static int	pending_calls;
+
+static void
+count_pending(void *arg)
+{
+	(void)arg;
+	pending_calls++;
+}
+
+static long
+file_size(const char *p)
+{
+	struct stat	st;
+
+	return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Kept lines wait for the flush, or for a full batch, and say so once. */
+static void
+test_batched_access_lines(void)
+{
+	struct log_access	a = {
+		.peer = "127.0.0.1:5", .proto = "gemini",
+		.request = span_cstr("gemini://x/\r\n"), .status = 20,
+	};
+	long			one, n;
+	int			i;
+
+	(void)access_line(CONFIG_LOG_FORMAT_DEFAULT, CONFIG_LOG_IP_FULL, &a);
+	one = file_size(path);
+	CHECK(one > 0);
+	if (truncate(path, 0) == -1)
+		abort();
+	pending_calls = 0;
+	log_batch_access(count_pending, NULL);
+	log_access(&a);
+	log_access(&a);
+	CHECK_INT(0, file_size(path));
+	CHECK_INT(1, pending_calls);
+	log_flush();
+	CHECK_INT(2 * one, file_size(path));
+	/* A full batch goes out by itself, whole lines only. */
+	for (i = 0; i < 2 * LOG_BATCH_MAX / one; i++)
+		log_access(&a);
+	n = file_size(path);
+	CHECK(n > 2 * one && (n - 2 * one) % one == 0);
+	/* Switching batching off writes what waits. */
+	log_batch_access(NULL, NULL);
+	CHECK_INT((2 + i) * one, file_size(path));
+	log_access(&a);
+	CHECK_INT((3 + i) * one, file_size(path));
+}
+
 int
 main(void)
 {
@@ -228,6 +282,7 @@ main(void)
 	RUN(test_access_formats);
 	RUN(test_config_keys);
 	RUN(test_pid_after_fork);
+	RUN(test_batched_access_lines);
 	rc = CHECK_SUMMARY();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
