@@ -19,6 +19,7 @@
 #include "proxy.h"
 #include "sockbio.h"
 #include "tls.h"
+#include "tlsrec.h"
 
 /* The first byte of every TLS connection: a handshake record. */
 #define CONN_TLS_HANDSHAKE_BYTE	0x16
@@ -57,7 +58,21 @@ struct conn {
 	int			 fd;
 	enum worker_proto	 proto;
 	SSL			*ssl;		/* NULL on plain connections */
-	BIO			*bio;		/* the SSL's, which owns it */
+	BIO			*bio;		/* TLS only; the SSL owns it */
+	/*
+	 * Once the handshake is done and nothing waits, the SSL object is
+	 * freed and the records are sealed and opened here (tlsrec.h): an
+	 * idle connection then holds the keys, not 14 KB of OpenSSL state.
+	 */
+	struct tlsrec_watch	 watch;
+	bool			 detached;	/* rec in use; we own bio */
+	struct tlsrec		 rec;
+	char			*sni;		/* the SSL's, kept */
+	unsigned char		*rx;		/* records read, while any */
+	size_t			 rxlen;
+	size_t			 rxoff;		/* next record */
+	size_t			 plainoff;	/* plaintext not taken yet */
+	size_t			 plainlen;
 	bool			 drained;	/* plain: no input until told */
 	enum conn_state		 state;
 	struct event		*rd;
@@ -232,9 +247,112 @@ conn_read_raw(struct conn *c, void *p, size_t n, size_t *got)
 	return CONN_IO_ERROR;
 }
 
+/* Drop the record buffer once all of it is taken. */
+static void
+conn_rx_release(struct conn *c)
+{
+	if (c->plainlen > 0 || c->rxoff < c->rxlen)
+		return;
+	free(c->rx);
+	c->rx = NULL;
+	c->rxlen = c->rxoff = c->plainoff = 0;
+}
+
+/* More raw bytes after the records not yet opened. */
+static enum conn_io
+conn_rx_fill(struct conn *c)
+{
+	enum conn_io	r;
+	size_t		got;
+
+	if (c->rx == NULL &&
+	    (c->rx = mem_malloc(TLSREC_RECORD_MAX)) == NULL)
+		return CONN_IO_ERROR;
+	if (c->rxoff > 0) {
+		memmove(c->rx, c->rx + c->rxoff, c->rxlen - c->rxoff);
+		c->rxlen -= c->rxoff;
+		c->rxoff = 0;
+	}
+	r = conn_read_raw(c, c->rx + c->rxlen, TLSREC_RECORD_MAX - c->rxlen,
+	    &got);
+	if (r == CONN_IO_OK)
+		c->rxlen += got;
+	else
+		conn_rx_release(c);	/* nothing came: wait without it */
+	return r;
+}
+
+/* A detached connection's read: open records until there is plaintext. */
+static enum conn_io
+conn_read_rec(struct conn *c, void *p, size_t n, size_t *got)
+{
+	enum conn_io	r;
+	size_t		used, plen;
+
+	for (;;) {
+		if (c->plainlen > 0) {
+			*got = n < c->plainlen ? n : c->plainlen;
+			memcpy(p, c->rx + c->plainoff, *got);
+			c->plainoff += *got;
+			c->plainlen -= *got;
+			conn_rx_release(c);
+			return CONN_IO_OK;
+		}
+		switch (c->rx == NULL ? TLSREC_MORE : tlsrec_open(&c->rec,
+		    c->rx + c->rxoff, c->rxlen - c->rxoff, &used, &plen)) {
+		case TLSREC_DATA:
+			c->plainoff = c->rxoff + TLSREC_HEADER_LEN;
+			c->plainlen = plen;
+			c->rxoff += used;
+			continue;
+		case TLSREC_CLOSE:
+			return CONN_IO_EOF;
+		case TLSREC_ERROR:
+			return CONN_IO_ERROR;
+		case TLSREC_MORE:
+			break;
+		}
+		if ((r = conn_rx_fill(c)) != CONN_IO_OK)
+			return r;
+	}
+}
+
+/* Room in the BIO's queue for a whole record of n bytes. */
+static enum conn_io
+conn_rec_room(struct conn *c, size_t n)
+{
+	if (SOCKBIO_OUT_MAX - sockbio_queued(c->bio) >= n)
+		return CONN_IO_OK;
+	if (sockbio_flush(c->bio) == -1)
+		return CONN_IO_ERROR;
+	return SOCKBIO_OUT_MAX - sockbio_queued(c->bio) >= n ?
+	    CONN_IO_OK : CONN_IO_WANT_WRITE;
+}
+
+/* Seal one record of type into the BIO's queue, whole or not at all. */
+static enum conn_io
+conn_write_rec(struct conn *c, int type, const void *p, size_t n,
+    size_t *put)
+{
+	unsigned char	rec[TLSREC_PLAIN_MAX + TLSREC_SEAL_OVERHEAD];
+	size_t		take = n < TLSREC_PLAIN_MAX ? n : TLSREC_PLAIN_MAX;
+	size_t		len;
+	enum conn_io	r;
+
+	if ((r = conn_rec_room(c, take + TLSREC_SEAL_OVERHEAD)) != CONN_IO_OK)
+		return r;
+	len = tlsrec_seal(&c->rec, type, p, take, rec);
+	if (len == 0 || BIO_write(c->bio, rec, (int)len) != (int)len)
+		return CONN_IO_ERROR;
+	*put = take;
+	return CONN_IO_OK;
+}
+
 static enum conn_io
 conn_read(struct conn *c, void *p, size_t n, size_t *got)
 {
+	if (c->detached)
+		return conn_read_rec(c, p, n, got);
 	if (c->ssl != NULL) {
 		if (SSL_read_ex(c->ssl, p, n, got) == 1)
 			return CONN_IO_OK;
@@ -248,6 +366,8 @@ conn_write(struct conn *c, const void *p, size_t n, size_t *put)
 {
 	ssize_t	r;
 
+	if (c->detached)
+		return conn_write_rec(c, TLSREC_APPDATA, p, n, put);
 	if (c->ssl != NULL) {
 		if (SSL_write_ex(c->ssl, p, n, put) == 1)
 			return CONN_IO_OK;
@@ -546,6 +666,8 @@ conn_start_tls(struct conn *c, size_t n)
 		return false;
 	}
 	SSL_set_bio(c->ssl, c->bio, c->bio);
+	/* Without the watch the connection just keeps its SSL object. */
+	(void)tlsrec_watch(c->ssl, &c->watch);
 	sockbio_set_prefix(c->bio, c->req, n);
 	sockbio_set_readable(c->bio, !c->drained);
 	SSL_set_accept_state(c->ssl);
@@ -584,6 +706,27 @@ conn_sniff(struct conn *c)
 	return true;
 }
 
+/*
+ * Free the SSL object of a finished TLS 1.3 handshake when nothing waits
+ * in it; the connection keeps the BIO, the keys and the server name.
+ */
+static void
+conn_detach(struct conn *c)
+{
+	const char	*sni = tls_servername(c->ssl);
+
+	if (tlsrec_detach(c->ssl, &c->watch, &c->rec) == -1)
+		return;
+	if (sni != NULL && (c->sni = mem_strdup(sni)) == NULL) {
+		tlsrec_clear(&c->rec);
+		return;
+	}
+	BIO_up_ref(c->bio);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	c->detached = true;
+}
+
 static bool
 conn_handshake(struct conn *c)
 {
@@ -603,6 +746,7 @@ conn_handshake(struct conn *c)
 			    "unread");
 			return false;
 		}
+		conn_detach(c);
 		c->state = CONN_READ;
 		conn_deadline(c, worker_setup(c->w)->request_timeout);
 		return true;
@@ -777,7 +921,9 @@ conn_respond(struct conn *c)
 	struct span			 line = span_make(c->req, c->linelen);
 	struct serve_client		 cl = { NULL, NULL, NULL };
 
-	if (c->ssl != NULL) {
+	if (c->detached)
+		cl.sni = c->sni;
+	else if (c->ssl != NULL) {
 		cl.sni = tls_servername(c->ssl);
 		cl.cert = SSL_get0_peer_certificate(c->ssl);
 		cl.chain = SSL_get_peer_cert_chain(c->ssl);
@@ -846,7 +992,7 @@ conn_next_output(struct conn *c)
 		c->phase = CONN_PHASE_DONE;
 		return 0;
 	}
-	c->phase = c->ssl == NULL ? CONN_PHASE_SENDFILE : CONN_PHASE_FILE;
+	c->phase = c->bio == NULL ? CONN_PHASE_SENDFILE : CONN_PHASE_FILE;
 	/* The size is known: no read just to meet the end of the file. */
 	if (c->fileleft == 0) {
 		c->phase = CONN_PHASE_DONE;
@@ -937,10 +1083,19 @@ conn_write_response(struct conn *c)
 static bool
 conn_shutdown(struct conn *c)
 {
-	enum conn_io	r;
-	int		ret;
+	static const unsigned char	close_notify[2] = { 1, 0 };
+	enum conn_io			r;
+	size_t				put;
+	int				ret;
 
-	if (c->ssl != NULL) {
+	if (c->detached) {
+		r = conn_write_rec(c, TLSREC_ALERT, close_notify,
+		    sizeof(close_notify), &put);
+		if (r == CONN_IO_WANT_WRITE) {
+			conn_wait(c, r);
+			return false;
+		}
+	} else if (c->ssl != NULL) {
 		ret = SSL_shutdown(c->ssl);
 		if (ret < 0) {
 			r = conn_ssl_result(c, ret);
@@ -1103,6 +1258,12 @@ conn_close(struct conn *c, const char *reason)
 		(void)sockbio_flush(c->bio);
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
+	if (c->detached) {
+		BIO_free(c->bio);
+		tlsrec_clear(&c->rec);
+	}
+	free(c->sni);
+	free(c->rx);
 	if (c->rd != NULL)
 		event_free(c->rd);
 	if (c->wr != NULL)

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls.h"
+#include "tlsrec.h"
 
 const char *
 tls_error_string(void)
@@ -284,7 +285,8 @@ tls_ctx_new(const char *cert, const char *key, struct buf *err)
 	 * ChaCha20 first (no AES instructions) still gets it.
 	 */
 	if (SSL_CTX_set_ciphersuites(ctx, TLS_13_SUITES) != 1 ||
-	    tls_ctx_fetch_ticket_cipher(ctx) == -1) {
+	    tls_ctx_fetch_ticket_cipher(ctx) == -1 ||
+	    tlsrec_ctx_setup(ctx) == -1) {
 		buf_printf(err, "cannot set up TLS 1.3: %s", tls_error_string());
 		goto fail;
 	}
