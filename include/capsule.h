@@ -72,6 +72,16 @@ int	capsule_resolve(const struct capsule *c, const char *path,
 	    size_t path_len, struct capsule_obj *o);
 
 /*
+ * One stat of the file capsule_resolve serves as CAPSULE_FILE for path
+ * ("x.gmi" for "/x.gmi", "d/index.gmi" for "/d/"), with no descriptor
+ * opened.  The lookup is not confined to the root as an open is: it only
+ * tells whether a file already found there by capsule_resolve is still
+ * the same (cache_is_current).  Returns 0, or -1 with errno.
+ */
+int	capsule_stat_file(const struct capsule *c, const char *path,
+	    size_t path_len, struct stat *st);
+
+/*
  * Called for each post: url is its Gemini path ("/blog/x.gmi"), fd an
  * open descriptor of the .md file (owned by the caller of the callback,
  * closed after it returns) and st its identity.  Return 0 to go on, -1 to

@@ -23,6 +23,25 @@ cache_bucket(dev_t dev, ino_t ino)
 	return (size_t)(h >> 32) & (CACHE_BUCKETS - 1);
 }
 
+/* FNV-1a over the URL, mixed with the root it is looked up under. */
+static size_t
+cache_file_bucket(int rootfd, const char *url)
+{
+	unsigned long long	h = 0xcbf29ce484222325ULL ^ (unsigned)rootfd;
+
+	for (; *url != '\0'; url++)
+		h = (h ^ (unsigned char)*url) * 0x100000001b3ULL;
+	return (size_t)(h >> 32) & (CACHE_BUCKETS - 1);
+}
+
+static struct cache_entry **
+cache_chain(struct cache *c, const struct cache_entry *e)
+{
+	if (e->is_file)
+		return &c->files[cache_file_bucket(e->rootfd, e->url)];
+	return &c->buckets[cache_bucket(e->dev, e->ino)];
+}
+
 static void
 cache_lru_unlink(struct cache *c, struct cache_entry *e)
 {
@@ -54,7 +73,7 @@ cache_remove(struct cache *c, struct cache_entry *e)
 {
 	struct cache_entry	**pp;
 
-	pp = &c->buckets[cache_bucket(e->dev, e->ino)];
+	pp = cache_chain(c, e);
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
@@ -62,16 +81,54 @@ cache_remove(struct cache *c, struct cache_entry *e)
 	c->bytes -= e->bytes;
 	c->count--;
 	post_free(&e->post);
+	buf_free(&e->data);
 	free(e->url);
 	free(e);
 }
 
-static bool
-cache_same_version(const struct cache_entry *e, const struct stat *st)
+bool
+cache_is_current(const struct cache_entry *e, const struct stat *st)
 {
-	return e->size == st->st_size &&
+	return e->dev == st->st_dev && e->ino == st->st_ino &&
+	    e->size == st->st_size &&
 	    e->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    e->mtime.tv_nsec == st->st_mtim.tv_nsec;
+	    e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	    e->ctime.tv_sec == st->st_ctim.tv_sec &&
+	    e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+void
+cache_drop(struct cache *c, struct cache_entry *e)
+{
+	cache_remove(c, e);
+	c->misses++;
+}
+
+void
+cache_use(struct cache *c, struct cache_entry *e)
+{
+	cache_lru_unlink(c, e);
+	cache_lru_push(c, e);
+	c->hits++;
+}
+
+/* Fill in the identity and link e into its chain and the LRU list. */
+static void
+cache_link(struct cache *c, struct cache_entry *e, const struct stat *st)
+{
+	struct cache_entry	**pp;
+
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->size = st->st_size;
+	e->mtime = st->st_mtim;
+	e->ctime = st->st_ctim;
+	pp = cache_chain(c, e);
+	e->hnext = *pp;
+	*pp = e;
+	cache_lru_push(c, e);
+	c->bytes += e->bytes;
+	c->count++;
 }
 
 struct cache_entry *
@@ -85,13 +142,11 @@ cache_find(struct cache *c, const struct stat *st, const char *url)
 		if (e->dev != st->st_dev || e->ino != st->st_ino ||
 		    strcmp(e->url, url) != 0)
 			continue;
-		if (!cache_same_version(e, st)) {
+		if (!cache_is_current(e, st)) {
 			cache_remove(c, e);
 			break;
 		}
-		cache_lru_unlink(c, e);
-		cache_lru_push(c, e);
-		c->hits++;
+		cache_use(c, e);
 		return e;
 	}
 	c->misses++;
@@ -103,7 +158,6 @@ cache_insert(struct cache *c, const struct stat *st, const char *url,
     struct post *p)
 {
 	struct cache_entry	*e;
-	size_t			 b;
 
 	if ((e = mem_calloc(1, sizeof(*e))) == NULL ||
 	    (e->url = mem_strdup(url)) == NULL) {
@@ -111,19 +165,51 @@ cache_insert(struct cache *c, const struct stat *st, const char *url,
 		post_free(p);
 		return NULL;
 	}
-	e->dev = st->st_dev;
-	e->ino = st->st_ino;
-	e->size = st->st_size;
-	e->mtime = st->st_mtim;
 	e->post = *p;
 	memset(p, 0, sizeof(*p));
 	e->bytes = e->post.gmi.cap + strlen(url) + CACHE_ENTRY_OVERHEAD;
-	b = cache_bucket(e->dev, e->ino);
-	e->hnext = c->buckets[b];
-	c->buckets[b] = e;
-	cache_lru_push(c, e);
-	c->bytes += e->bytes;
-	c->count++;
+	cache_link(c, e, st);
+	return e;
+}
+
+struct cache_entry *
+cache_find_file(struct cache *c, int rootfd, const char *url)
+{
+	struct cache_entry	*e;
+
+	for (e = c->files[cache_file_bucket(rootfd, url)]; e != NULL;
+	    e = e->hnext)
+		if (e->rootfd == rootfd && strcmp(e->url, url) == 0)
+			return e;
+	return NULL;
+}
+
+struct cache_entry *
+cache_insert_file(struct cache *c, int rootfd, const struct stat *st,
+    const char *url, const char *mime, struct buf *data)
+{
+	struct cache_entry	*e, *old;
+
+	if ((e = mem_calloc(1, sizeof(*e))) == NULL ||
+	    (e->url = mem_strdup(url)) == NULL) {
+		free(e);
+		buf_free(data);
+		return NULL;
+	}
+	/* One entry per URL: an older version found stale goes now. */
+	for (old = c->files[cache_file_bucket(rootfd, url)]; old != NULL;
+	    old = old->hnext)
+		if (old->rootfd == rootfd && strcmp(old->url, url) == 0) {
+			cache_remove(c, old);
+			break;
+		}
+	e->is_file = true;
+	e->rootfd = rootfd;
+	e->mime = mime;
+	e->data = *data;
+	buf_init(data, data->max);
+	e->bytes = e->data.cap + strlen(url) + CACHE_ENTRY_OVERHEAD;
+	cache_link(c, e, st);
 	return e;
 }
 

@@ -521,6 +521,39 @@ capsule_resolve(const struct capsule *c, const char *path, size_t path_len,
 	return 0;
 }
 
+int
+capsule_stat_file(const struct capsule *c, const char *path, size_t path_len,
+    struct stat *st)
+{
+	static const char	index[] = "/index.gmi";
+	char			rel[CAPSULE_PATH_MAX + sizeof(index)];
+	size_t			n;
+	bool			dir;
+
+	if (path_len == 0 || path[0] != '/' || path_len >= CAPSULE_PATH_MAX ||
+	    memchr(path, '\0', path_len) != NULL ||
+	    capsule_has_dot_component(path, path_len)) {
+		errno = ENOENT;
+		return -1;
+	}
+	dir = path[path_len - 1] == '/';
+	n = path_len - 1;
+	memcpy(rel, path + 1, n);
+	while (n > 0 && rel[n - 1] == '/')
+		n--;
+	rel[n] = '\0';
+	if (dir)
+		memcpy(rel + n, n > 0 ? index : index + 1, sizeof(index) -
+		    (n > 0 ? 0 : 1));
+	if (fstatat(c->rootfd, rel, st, 0) == -1)
+		return -1;
+	if (!S_ISREG(st->st_mode)) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
 bool
 capsule_exists(const struct capsule *c, const char *path)
 {

@@ -436,15 +436,101 @@ serve_virtual(const struct serve_ctx *sc, const struct gemini_request *req,
 	return false;
 }
 
-/* A file's type under the operator's mappings; an index keeps its own. */
+/*
+ * A file's type under the operator's mappings, mime the built-in one; an
+ * index keeps its own.
+ */
 static const char *
 serve_file_type(const struct serve_ctx *sc, const struct gemini_request *req,
-    const struct capsule_obj *o)
+    const char *mime)
 {
 	if (sc->site == NULL || req->path[req->path_len - 1] == '/')
-		return o->mime;
+		return mime;
 	return vhost_file_type(sc->site->cfg, sc->rule,
 	    span_make(req->path, req->path_len));
+}
+
+/* The 20 header for a static file, by the request's vhost and rule. */
+static int
+serve_file_header(const struct serve_ctx *sc, const struct gemini_request *req,
+    const char *mime, struct response *r)
+{
+	return serve_success_header(sc, r, serve_file_type(sc, req, mime),
+	    vhost_charset(sc->site ? sc->site->cfg : NULL, sc->rule));
+}
+
+/*
+ * A cached file's bytes, copied into the body: the entry may be evicted
+ * once the response is made, and conn gathers head and body into one
+ * write anyway.
+ */
+static void
+serve_file_bytes(const struct serve_ctx *sc, const struct gemini_request *req,
+    const struct cache_entry *e, struct response *r)
+{
+	if (serve_file_header(sc, req, e->mime, r) == -1 ||
+	    buf_append_span(&r->body, buf_span(&e->data)) == -1)
+		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+}
+
+/*
+ * A small file served before, from this worker's cache: one stat and no
+ * descriptor.  The entry was filled from a file capsule_resolve opened
+ * beneath the root (no dotfile, no way out by ".." or a link), so when
+ * the stat finds the very same inode unchanged (size and times: renaming
+ * or linking it changes its ctime), its bytes are what that open would
+ * read now.  Anything else, including a file gone, takes the long way.
+ */
+static bool
+serve_cached_file(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct response *r)
+{
+	struct cache_entry	*e;
+	struct stat		 st;
+
+	e = cache_find_file(sc->cache, sc->capsule->rootfd, req->path);
+	if (e == NULL)
+		return false;
+	if (capsule_stat_file(sc->capsule, req->path, req->path_len,
+	    &st) == -1 || !cache_is_current(e, &st)) {
+		cache_drop(sc->cache, e);
+		return false;
+	}
+	cache_use(sc->cache, e);
+	serve_file_bytes(sc, req, e, r);
+	return true;
+}
+
+/*
+ * Read a small file once into the cache and serve it from there; false
+ * (nothing kept) when it could not be read as one version, and the open
+ * descriptor is then streamed as for a large file.
+ */
+static bool
+serve_keep_file(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct capsule_obj *o, struct response *r)
+{
+	struct cache_entry	*e;
+	struct buf		 data;
+	struct stat		 after;
+
+	/* Room past the cap so that the read of a full-size file sees EOF. */
+	buf_init(&data, CACHE_FILE_MAX + 4096);
+	if (capsule_read_file(o->fd, &o->st, CACHE_FILE_MAX, &data) == -1) {
+		buf_free(&data);
+		return false;
+	}
+	e = cache_insert_file(sc->cache, sc->capsule->rootfd, &o->st,
+	    req->path, o->mime, &data);
+	if (e == NULL)
+		return false;
+	/* Rewritten meanwhile: these bytes may belong to no one version. */
+	if (fstat(o->fd, &after) == -1 || !cache_is_current(e, &after)) {
+		cache_drop(sc->cache, e);
+		return false;
+	}
+	serve_file_bytes(sc, req, e, r);
+	return true;
 }
 
 static void
@@ -492,9 +578,9 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 		buf_init(&o->body, CAPSULE_LISTING_MAX);
 		return;
 	case CAPSULE_FILE:
-		if (serve_success_header(sc, r, serve_file_type(sc, req, o),
-		    vhost_charset(sc->site ? sc->site->cfg : NULL,
-		    sc->rule)) == -1)
+		if (o->size <= CACHE_FILE_MAX && serve_keep_file(sc, req, o, r))
+			return;
+		if (serve_file_header(sc, req, o->mime, r) == -1)
 			break;
 		r->fd = o->fd;
 		r->size = o->size;
@@ -659,10 +745,12 @@ serve_gemini(const struct serve_ctx *sc, struct span line,
 		serve_redirect(&v, &req, r);
 		return;
 	}
-	capsule_obj_init(&obj);
-	capsule_resolve(v.capsule, req.path, req.path_len, &obj);
-	serve_object(&v, &req, &obj, r);
-	capsule_obj_free(&obj);
+	if (!serve_cached_file(&v, &req, r)) {
+		capsule_obj_init(&obj);
+		capsule_resolve(v.capsule, req.path, req.path_len, &obj);
+		serve_object(&v, &req, &obj, r);
+		capsule_obj_free(&obj);
+	}
 	/*
 	 * Some helpers answer "no" when they run out of memory (no such
 	 * file, not a directory, post left out of a list): whatever came

@@ -147,6 +147,33 @@ test_dotfiles_and_escapes_not_found(void)
 	capsule_obj_free(&o);
 }
 
+/* One stat of the file resolve serves, and of nothing else. */
+static void
+test_stat_file(void)
+{
+	struct capsule_obj	o;
+	struct capsule		c;
+	struct buf		err;
+	struct stat		st;
+
+	resolve("/", &o);
+	buf_init(&err, 1024);
+	CHECK_INT(0, capsule_open(&c, root, &err));
+	CHECK_INT(0, capsule_stat_file(&c, "/", 1, &st));
+	CHECK(st.st_ino == o.st.st_ino && st.st_dev == o.st.st_dev);
+	CHECK_INT(0, capsule_stat_file(&c, "/docs/a.txt", 11, &st));
+	CHECK_INT(2, st.st_size);
+	CHECK_INT(-1, capsule_stat_file(&c, "/.secret", 8, &st));
+	CHECK_INT(-1, capsule_stat_file(&c, "/docs/.", 7, &st));
+	CHECK_INT(-1, capsule_stat_file(&c, "/docs/fifo", 10, &st));
+	CHECK_INT(-1, capsule_stat_file(&c, "/docs/", 6, &st));
+	CHECK_INT(-1, capsule_stat_file(&c, "/docs", 5, &st));
+	CHECK_INT(-1, capsule_stat_file(&c, "docs/a.txt", 10, &st));
+	capsule_close(&c);
+	buf_free(&err);
+	capsule_obj_free(&o);
+}
+
 static void
 test_root_listing_twice(void)
 {
@@ -230,6 +257,7 @@ main(void)
 	RUN(test_directory_without_slash_redirects);
 	RUN(test_listing_sorted_dirs_first_encoded);
 	RUN(test_dotfiles_and_escapes_not_found);
+	RUN(test_stat_file);
 	RUN(test_root_listing_twice);
 	RUN(test_mime_types);
 	RUN(test_missing_root_names_path);

@@ -409,6 +409,8 @@ fault_case(struct fcase *fc)
 
 static struct fcase cases[] = {
 	{ "gemini static file", run_gemini, "/about.gmi", false, true, {0} },
+	{ "gemini static file, cached", run_gemini, "/about.gmi", false,
+	    false, {0} },
 	{ "gemini directory listing", run_gemini, "/docs/", false, true,
 	    {0} },
 	{ "gemini post, uncached", run_gemini, "/blog/rich.gmi", false, true,

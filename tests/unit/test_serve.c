@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,6 +171,137 @@ test_out_of_memory_is_a_clean_answer(void)
 	response_free(&r);
 }
 
+/* Served from the cache: no descriptor, and one more hit. */
+static bool
+from_cache(const char *path, const char *want_body)
+{
+	struct response	r;
+	unsigned long	hits = cache.hits;
+	bool		ok;
+
+	ok = strncmp(get(path, &r), "20 ", 3) == 0 && r.fd == -1 &&
+	    cache.hits == hits + 1 && body_has(&r, want_body);
+	response_free(&r);
+	return ok;
+}
+
+static void
+test_static_file_cached(void)
+{
+	struct response	r;
+
+	put("page.gmi", "# Page\nfirst\n");
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en",
+	    get("/page.gmi", &r));
+	CHECK(r.fd == -1 && body_has(&r, "first"));
+	response_free(&r);
+	CHECK(from_cache("/page.gmi", "# Page\nfirst\n"));
+	CHECK(from_cache("/page.gmi", "# Page\nfirst\n"));
+	/* The directory index is a static file too. */
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en", get("/", &r));
+	response_free(&r);
+	CHECK(from_cache("/", "# Home\n"));
+}
+
+/* The header and body of the next answer for path, as one string. */
+static const char *
+answer(const char *path)
+{
+	static char	out[512];
+	struct response	r;
+	const char	*h = get(path, &r);
+
+	snprintf(out, sizeof(out), "%s|%s", h, r.body.p ? r.body.p : "");
+	response_free(&r);
+	return out;
+}
+
+static void
+test_static_file_never_stale(void)
+{
+	char		path[256], tmp[256];
+	struct timespec	ts[2];
+
+	snprintf(path, sizeof(path), "%s/page.gmi", root);
+	snprintf(tmp, sizeof(tmp), "%s/page.new", root);
+	put("page.gmi", "one\n");
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|one\n",
+	    answer("/page.gmi"));
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|one\n",
+	    answer("/page.gmi"));
+	/* Rewritten in place, longer. */
+	put("page.gmi", "two two\n");
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|two two\n",
+	    answer("/page.gmi"));
+	/* The same size, only the modification time tells. */
+	put("page.gmi", "TWO TWO\n");
+	ts[0].tv_sec = ts[1].tv_sec = 1000000000;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	CHECK(utimensat(AT_FDCWD, path, ts, 0) == 0);
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|TWO TWO\n",
+	    answer("/page.gmi"));
+	/* Replaced by a rename, with the old file's size and times. */
+	put("page.new", "t w o 2\n");
+	CHECK(utimensat(AT_FDCWD, tmp, ts, 0) == 0);
+	CHECK(rename(tmp, path) == 0);
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|t w o 2\n",
+	    answer("/page.gmi"));
+	CHECK(from_cache("/page.gmi", "t w o 2\n"));
+	CHECK(unlink(path) == 0);
+	CHECK_STR("51 Not found|", answer("/page.gmi"));
+	CHECK_STR("51 Not found|", answer("/page.gmi"));
+}
+
+/* A link out of the capsule is refused every time, never cached. */
+static void
+test_static_escape_never_cached(void)
+{
+	char	out[128], link[256];
+	FILE	*f;
+
+	snprintf(out, sizeof(out), "%s.outside.gmi", root);
+	snprintf(link, sizeof(link), "%s/escape.gmi", root);
+	if ((f = fopen(out, "w")) == NULL)
+		abort();
+	fputs("secret\n", f);
+	fclose(f);
+	CHECK(symlink(out, link) == 0);
+	CHECK_STR("51 Not found|", answer("/escape.gmi"));
+	CHECK_STR("51 Not found|", answer("/escape.gmi"));
+	unlink(link);
+	unlink(out);
+}
+
+static void
+test_large_file_streamed(void)
+{
+	struct response	r;
+	char		*big;
+	unsigned long	hits;
+	int		i;
+
+	if ((big = malloc(CACHE_FILE_MAX + 2)) == NULL)
+		abort();
+	memset(big, 'x', CACHE_FILE_MAX + 1);
+	big[CACHE_FILE_MAX + 1] = '\0';
+	put("big.txt", big);
+	for (i = 0; i < 2; i++) {
+		hits = cache.hits;
+		CHECK_STR("20 text/plain; charset=utf-8", get("/big.txt", &r));
+		CHECK(r.fd != -1 && r.size == CACHE_FILE_MAX + 1);
+		CHECK(r.body.len == 0 && cache.hits == hits);
+		response_free(&r);
+	}
+	/* At the cap it is still kept. */
+	big[CACHE_FILE_MAX] = '\0';
+	put("big.txt", big);
+	get("/big.txt", &r);
+	CHECK(r.fd == -1 && r.body.len == CACHE_FILE_MAX);
+	response_free(&r);
+	CHECK(from_cache("/big.txt", "xxxx"));
+	free(big);
+}
+
 /* A self-signed certificate valid from from_days to to_days from now. */
 static X509 *
 self_signed(const char *cn, EVP_PKEY *k, long from_days, long to_days)
@@ -292,14 +424,17 @@ setup_vhosts(const char *fp)
 	vsc.gopher_port = 70;
 }
 
-/* The file a response streams holds text. */
+/* The file a response sends, from memory or streamed, holds text. */
 static bool
 file_has(struct response *r, const char *text)
 {
 	char	b[512];
 	ssize_t	n;
 
-	if (r->fd == -1 || (n = pread(r->fd, b, sizeof(b) - 1, 0)) < 0)
+	if (r->fd == -1)
+		return buf_cstr(&r->body) != NULL && strstr(r->body.p,
+		    text) != NULL;
+	if ((n = pread(r->fd, b, sizeof(b) - 1, 0)) < 0)
 		return false;
 	b[n] = '\0';
 	return strstr(b, text) != NULL;
@@ -501,6 +636,10 @@ main(void)
 	RUN(test_feed_twice_sees_every_post);
 	RUN(test_tags_search_atom);
 	RUN(test_out_of_memory_is_a_clean_answer);
+	RUN(test_static_file_cached);
+	RUN(test_static_file_never_stale);
+	RUN(test_static_escape_never_cached);
+	RUN(test_large_file_streamed);
 	RUN(test_vhosts);
 	rc = CHECK_SUMMARY();
 	cache_free(&cache);
