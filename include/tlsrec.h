@@ -70,6 +70,15 @@ int	tlsrec_watch(SSL *ssl, struct tlsrec_watch *w);
  */
 int	tlsrec_detach(SSL *ssl, struct tlsrec_watch *w, struct tlsrec *out);
 
+/*
+ * The keys of suite (SSL_CIPHER_get_id) from the client's and the
+ * server's traffic secrets, len bytes each, with the records each side
+ * has sent so far.  0, or -1 for a suite or length not known here.
+ */
+int	tlsrec_from_secrets(struct tlsrec *out, unsigned long suite,
+	    const unsigned char *client, const unsigned char *server,
+	    size_t len, uint64_t rseq, uint64_t wseq);
+
 /* Wipe the keys. */
 void	tlsrec_clear(struct tlsrec *r);
 

@@ -179,27 +179,38 @@ tlsrec_can_detach(SSL *ssl, const struct tlsrec_watch *w)
 }
 
 int
-tlsrec_detach(SSL *ssl, struct tlsrec_watch *w, struct tlsrec *out)
+tlsrec_from_secrets(struct tlsrec *out, unsigned long suite,
+    const unsigned char *client, const unsigned char *server, size_t len,
+    uint64_t rseq, uint64_t wseq)
 {
 	const EVP_MD	*md;
 	size_t		 keylen;
-	int		 rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (tlsrec_can_detach(ssl, w) &&
-	    (out->cipher = tlsrec_cipher(SSL_CIPHER_get_id(
-	    SSL_get_current_cipher(ssl)), &md, &keylen)) != NULL &&
-	    (size_t)EVP_MD_get_size(md) == w->secretlen[0] &&
-	    (tlsrec_cctx != NULL ||
-	    (tlsrec_cctx = EVP_CIPHER_CTX_new()) != NULL) &&
-	    tlsrec_keys(md, w->secret[0], w->secretlen[0], keylen, &out->rd,
-	    w->seq[0]) == 0 &&
-	    tlsrec_keys(md, w->secret[1], w->secretlen[1], keylen, &out->wr,
-	    w->seq[1]) == 0)
-		rc = 0;
-	OPENSSL_cleanse(w->secret, sizeof(w->secret));
-	if (rc == -1)
+	if ((out->cipher = tlsrec_cipher(suite, &md, &keylen)) == NULL ||
+	    (size_t)EVP_MD_get_size(md) != len ||
+	    (tlsrec_cctx == NULL &&
+	    (tlsrec_cctx = EVP_CIPHER_CTX_new()) == NULL) ||
+	    tlsrec_keys(md, client, len, keylen, &out->rd, rseq) == -1 ||
+	    tlsrec_keys(md, server, len, keylen, &out->wr, wseq) == -1) {
 		tlsrec_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tlsrec_detach(SSL *ssl, struct tlsrec_watch *w, struct tlsrec *out)
+{
+	int	rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (tlsrec_can_detach(ssl, w))
+		rc = tlsrec_from_secrets(out,
+		    SSL_CIPHER_get_id(SSL_get_current_cipher(ssl)),
+		    w->secret[0], w->secret[1], w->secretlen[0], w->seq[0],
+		    w->seq[1]);
+	OPENSSL_cleanse(w->secret, sizeof(w->secret));
 	return rc;
 }
 
