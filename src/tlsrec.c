@@ -32,6 +32,24 @@ tlsrec_hex(int c)
 	return -1;
 }
 
+/*
+ * Why the key-log callback is set only now and then: OpenSSL 3.0 formats
+ * every secret of a handshake, five lines of hex made with one sprintf
+ * per byte, before it looks at what the callback wants.  That cost some
+ * 8 % of a server handshake's instructions.  So the callback is set on the
+ * context (workers are single-threaded) only from a Finished message,
+ * which comes just before the traffic secret of that side is made, and
+ * the callback takes itself off again once it has that secret.
+ */
+static void	tlsrec_keylog(const SSL *, const char *);
+
+static void
+tlsrec_keylog_on(SSL *ssl, bool on)
+{
+	SSL_CTX_set_keylog_callback(SSL_get_SSL_CTX(ssl),
+	    on ? tlsrec_keylog : NULL);
+}
+
 /* "LABEL <client random> <secret>", as the key-log callback gets it. */
 static void
 tlsrec_keylog(const SSL *ssl, const char *line)
@@ -41,13 +59,14 @@ tlsrec_keylog(const SSL *ssl, const char *line)
 	size_t			 n = 0;
 	int			 side, hi, lo;
 
-	if (w == NULL)
-		return;
 	if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0)
 		side = 0;
 	else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0)
 		side = 1;
 	else
+		return;
+	tlsrec_keylog_on((SSL *)ssl, false);
+	if (w == NULL)
 		return;
 	if ((p = strchr(line + 24, ' ')) == NULL)
 		return;
@@ -73,13 +92,20 @@ tlsrec_msg(int write_p, int version, int content_type, const void *buf,
 	struct tlsrec_watch	*w = arg;
 	int			 side = write_p ? 1 : 0;
 
-	(void)version;
-	(void)ssl;
 	if (content_type == SSL3_RT_HEADER && w->keyed[side])
 		w->seq[side]++;
 	else if (content_type == SSL3_RT_HANDSHAKE && len > 0 &&
-	    ((const unsigned char *)buf)[0] == SSL3_MT_FINISHED)
+	    ((const unsigned char *)buf)[0] == SSL3_MT_FINISHED) {
 		w->keyed[side] = true;
+		/*
+		 * Bytes already read behind the client's Finished (the
+		 * request, mostly) rule out a detach, and with it any need
+		 * of the client's secret.
+		 */
+		if (version == TLS1_3_VERSION &&
+		    (side == 1 || !SSL_has_pending(ssl)))
+			tlsrec_keylog_on(ssl, true);
+	}
 }
 
 int
@@ -89,7 +115,7 @@ tlsrec_ctx_setup(SSL_CTX *ctx)
 		tlsrec_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	if (tlsrec_index == -1)
 		return -1;
-	SSL_CTX_set_keylog_callback(ctx, tlsrec_keylog);
+	SSL_CTX_set_keylog_callback(ctx, NULL);
 	return 0;
 }
 

@@ -131,7 +131,13 @@ exchange(const char *suite, SSL_SESSION *sess, size_t n, bool *resumed)
 	SSL_SESSION		*next = NULL;
 
 	SSL_CTX_set_ciphersuites(cctx, suite);
+	/*
+	 * The key-log callback is on only from a Finished to the secret
+	 * that follows it: OpenSSL formats every secret while it is set.
+	 */
+	CHECK(SSL_CTX_get_keylog_callback(sctx) == NULL);
 	CHECK(pair_handshake(&p, sess));
+	CHECK(SSL_CTX_get_keylog_callback(sctx) == NULL);
 	*resumed = SSL_session_reused(p.s) == 1;
 	CHECK_STR(suite, SSL_CIPHER_get_name(SSL_get_current_cipher(p.s)));
 	/* The ticket, which the client reads before it writes. */
