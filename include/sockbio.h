@@ -72,6 +72,22 @@ void	 sockbio_set_writable(BIO *b);
  */
 int	 sockbio_flush(BIO *b);
 
+/*
+ * sockbio_flush for the last bytes before the caller half-closes the
+ * socket: they are sent with MSG_MORE, so the kernel holds a short tail
+ * and the FIN from shutdown() leaves in the same segment as the response's
+ * end, not in one of its own.  The caller must half-close (or close) as
+ * soon as this returns 1.
+ */
+int	 sockbio_flush_last(BIO *b);
+
+/*
+ * Output held back on purpose while the connection waits for input: the
+ * queue's memory shrinks to what it holds, so a waiting connection keeps
+ * a few hundred bytes rather than a whole buffer.
+ */
+void	 sockbio_trim(BIO *b);
+
 /* Bytes queued, not written yet. */
 size_t	 sockbio_queued(BIO *b);
 

@@ -44,7 +44,7 @@ sockbio_reserve(struct sockbio *s, size_t n)
 		s->off = 0;
 		return 0;
 	}
-	cap = s->cap > 0 ? s->cap : SOCKBIO_OUT_MIN;
+	cap = s->cap > SOCKBIO_OUT_MIN ? s->cap : SOCKBIO_OUT_MIN;
 	while (cap < want)
 		cap *= 2;
 	if (cap > SOCKBIO_OUT_MAX)
@@ -75,13 +75,13 @@ sockbio_release(struct sockbio *s)
  * MSG_NOSIGNAL: a peer gone is an error to report, not a signal.
  */
 static int
-sockbio_send(struct sockbio *s)
+sockbio_send(struct sockbio *s, int flags)
 {
 	ssize_t	n;
 
 	do {
 		s->st.writes++;
-		n = send(s->fd, s->out + s->off, s->len, MSG_NOSIGNAL);
+		n = send(s->fd, s->out + s->off, s->len, MSG_NOSIGNAL | flags);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -115,7 +115,7 @@ sockbio_write(BIO *b, const char *p, int len)
 		return -1;
 	/* A full queue goes out before it takes more: large files stream. */
 	if (s->len + n > SOCKBIO_OUT_MAX && s->len > 0 && s->writable &&
-	    sockbio_send(s) == -1)
+	    sockbio_send(s, 0) == -1)
 		return -1;
 	room = SOCKBIO_OUT_MAX - s->len;
 	if (room == 0) {
@@ -299,8 +299,8 @@ sockbio_set_writable(BIO *b)
 	sockbio_of(b)->writable = true;
 }
 
-int
-sockbio_flush(BIO *b)
+static int
+sockbio_flush_with(BIO *b, int flags)
 {
 	struct sockbio	*s = sockbio_of(b);
 
@@ -309,13 +309,46 @@ sockbio_flush(BIO *b)
 	if (s->len > 0) {
 		if (!s->writable)
 			return 0;
-		if (sockbio_send(s) == -1)
+		if (sockbio_send(s, flags) == -1)
 			return -1;
 		if (s->len > 0)
 			return 0;
 	}
 	sockbio_release(s);
 	return 1;
+}
+
+int
+sockbio_flush(BIO *b)
+{
+	return sockbio_flush_with(b, 0);
+}
+
+int
+sockbio_flush_last(BIO *b)
+{
+	return sockbio_flush_with(b, MSG_MORE);
+}
+
+void
+sockbio_trim(BIO *b)
+{
+	struct sockbio	*s = sockbio_of(b);
+	char		*p;
+
+	if (s->len == 0) {
+		sockbio_release(s);
+		return;
+	}
+	if (s->off > 0) {
+		memmove(s->out, s->out + s->off, s->len);
+		s->off = 0;
+	}
+	/* Shrinking can fail; the larger block then serves as it is. */
+	if (s->cap > s->len && (p = mem_realloc(s->out, s->len)) != NULL) {
+		s->out = p;
+		s->cap = s->len;
+	}
 }
 
 size_t

@@ -6,6 +6,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -101,6 +102,7 @@ struct conn {
 	bool		 close_notify;
 	bool		 aborted;
 	bool		 saved;
+	int		 early;		/* bytes waiting after -w, or -1 */
 };
 
 /* Where response bytes go, according to -o. */
@@ -139,7 +141,8 @@ static const char *const usage_text[] = {
 "             body of a Titan upload",
 "  -t sec     overall timeout in seconds (default 15)",
 "  -v         report on stderr: TLS version, cipher, resumed (with -r),",
-"             close_notify, bytes received, elapsed milliseconds",
+"             close_notify, bytes received, elapsed milliseconds;",
+"             with -w, the bytes that had arrived when the wait ended",
 "  -w ms      wait ms after the handshake before sending",
 "  -X n       abort the connection (RST) after reading n response bytes",
 "  -x         close (with close_notify) right after the handshake",
@@ -955,8 +958,13 @@ exchange(struct conn *c, const struct opts *o, struct sink *s)
 {
 	int	rc;
 
-	if (o->wait_ms > 0 && pause_ms(c, o->wait_ms) == -1)
-		return GC_TIMEOUT;
+	if (o->wait_ms > 0) {
+		if (pause_ms(c, o->wait_ms) == -1)
+			return GC_TIMEOUT;
+		/* What the server sent before it had the request. */
+		if (ioctl(c->fd, FIONREAD, &c->early) == -1)
+			c->early = -1;
+	}
 	if (o->close_early)
 		return GC_OK;
 	if (!o->nothing && (rc = send_request(c, o)) != GC_OK)
@@ -981,6 +989,8 @@ report(const struct conn *c, const struct opts *o)
 		fprintf(stderr, "close_notify: %s\n",
 		    c->close_notify ? "yes" : "no");
 	}
+	if (o->wait_ms > 0)
+		fprintf(stderr, "early_bytes: %d\n", c->early);
 	fprintf(stderr, "bytes: %zu\n", c->nread);
 	fprintf(stderr, "elapsed_ms: %lld\n", now_ms() - c->start);
 }

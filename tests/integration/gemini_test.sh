@@ -204,6 +204,26 @@ test_close_notify_sent() {
 	    >/dev/null || fail "no close_notify on 51"
 }
 
+# The TLS 1.3 session ticket waits for the response and leaves with it,
+# and still resumes the next connection.
+test_ticket_leaves_with_the_response() {
+	_sess=$SERVER_DIR/held.sess
+	rm -f "$_sess"
+	gem -v -w 300 -r "$_sess" -o status 127.0.0.1 "$GEMINI_PORT" \
+	    "$(url /)\r\n" >"$SERVER_DIR/held.out" 2>"$SERVER_DIR/held.err" ||
+	    fail "request after a wait failed: $(cat "$SERVER_DIR/held.err")"
+	grep -qx 20 "$SERVER_DIR/held.out" || fail "no 20 after the wait"
+	grep -qx 'early_bytes: 0' "$SERVER_DIR/held.err" ||
+	    fail "bytes arrived before the request: $(grep early \
+	    "$SERVER_DIR/held.err")"
+	grep -qx 'session_saved: yes' "$SERVER_DIR/held.err" ||
+	    fail "no ticket with the response"
+	gem -v -r "$_sess" -o status 127.0.0.1 "$GEMINI_PORT" "$(url /)\r\n" \
+	    >/dev/null 2>"$SERVER_DIR/held.err"
+	grep -qx 'resumed: yes' "$SERVER_DIR/held.err" ||
+	    fail "the held ticket did not resume"
+}
+
 test_tls_versions() {
 	echo | timeout 10 openssl s_client -connect "127.0.0.1:$GEMINI_PORT" \
 	    -servername localhost -tls1_2 >/dev/null 2>&1 ||

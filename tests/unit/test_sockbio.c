@@ -184,6 +184,48 @@ test_writes_wait_for_flush(void)
 	close(sv[1]);
 }
 
+/*
+ * Output held while waiting (a session ticket) shrinks to its size, then
+ * grows again under the response, and all of it leaves in order, in one
+ * send, with the last flush.
+ */
+static void
+test_held_output_trimmed_then_sent_last(void)
+{
+	static char	 body[5000], got[sizeof(body) + 16];
+	int		 sv[2];
+	BIO		*b;
+	size_t		 n = 0;
+	ssize_t		 r;
+
+	if (pair(sv) == -1 || (b = sockbio_new(sv[0])) == NULL) {
+		CHECK(!"socketpair and BIO");
+		return;
+	}
+	CHECK_INT(6, BIO_write(b, "ticket", 6));
+	sockbio_trim(b);
+	CHECK_INT(6, sockbio_queued(b));
+	CHECK_INT(0, sockbio_stats(b).writes);
+	memset(body, 'r', sizeof(body));
+	CHECK_INT((int)sizeof(body), BIO_write(b, body, (int)sizeof(body)));
+	CHECK_INT(6 + sizeof(body), sockbio_queued(b));
+	CHECK_INT(1, sockbio_flush_last(b));
+	CHECK_INT(1, sockbio_stats(b).writes);
+	while (n < sizeof(got) && (r = read(sv[1], got + n,
+	    sizeof(got) - n)) > 0)
+		n += (size_t)r;
+	CHECK_INT(6 + sizeof(body), n);
+	CHECK_MEM("ticket", got, 6);
+	CHECK(memcmp(got + 6, body, sizeof(body)) == 0);
+	/* An empty queue trims to nothing, and a flush then sends nothing. */
+	sockbio_trim(b);
+	CHECK_INT(1, sockbio_flush_last(b));
+	CHECK_INT(1, sockbio_stats(b).writes);
+	BIO_free(b);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* The peer's receive room, as small as the kernel allows. */
 static void
 shrink(int sv[2])
@@ -502,6 +544,7 @@ main(void)
 	RUN(test_prefix_served_first);
 	RUN(test_drained_until_readable);
 	RUN(test_writes_wait_for_flush);
+	RUN(test_held_output_trimmed_then_sent_last);
 	RUN(test_partial_write_keeps_rest);
 	RUN(test_backpressure_above_cap);
 	RUN(test_reset_is_an_error);
