@@ -85,6 +85,17 @@ wait_log() {
 	return 0
 }
 
+# wait_log_count PATTERN N [SECONDS]: wait until the server log has at
+# least N lines matching; access lines leave when a worker is idle.
+wait_log_count() {
+	_deadline=$(( $(date +%s) + ${3:-10} ))
+	while [ "$(grep -c -- "$1" "$SERVER_DIR/log" 2>/dev/null)" -lt "$2" ]; do
+		[ "$(date +%s)" -ge "$_deadline" ] && return 1
+		sleep 0.02
+	done
+	return 0
+}
+
 # start_server [EXTRA_YAML]: start a fresh server and wait until it is ready.
 start_server() {
 	stop_server

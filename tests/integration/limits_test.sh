@@ -73,8 +73,10 @@ test_rate_limit_gopher_type_3_on_both_ports() {
 		*) fail "port $_p: '${_r:0:80}'" ;;
 		esac
 	done
-	[ "$(grep -c 'gopher "/\\r\\n" 3 [0-9]* [0-9]*us rate limited' \
-	    "$SERVER_DIR/log")" = 2 ] || fail "want two rate-limited lines"
+	_want='gopher "/\\r\\n" 3 [0-9]* [0-9]*us rate limited'
+	wait_log_count "$_want" 2 5
+	[ "$(grep -c -- "$_want" "$SERVER_DIR/log")" = 2 ] ||
+	    fail "want two rate-limited lines"
 	start_server
 }
 
