@@ -1018,10 +1018,14 @@ serve_gopher_type_of(void *arg, struct span path)
 	return '\0';
 }
 
-/* Turn a gemtext page into a menu (or text) in r->body. */
+/*
+ * Turn a gemtext page into a menu (or text) in r->body.  Links whose
+ * names are exact (every directory's ends in '/') need no lookup to tell
+ * a directory from a file.
+ */
 static void
-serve_gopher_gemtext(const struct serve_ctx *sc, struct span gmi,
-    const char *base, bool menu, struct response *r)
+serve_gopher_convert(const struct serve_ctx *sc, struct span gmi,
+    const char *base, bool menu, bool exact_links, struct response *r)
 {
 	struct gmi2txt_opts	opts;
 	int			rc;
@@ -1029,7 +1033,7 @@ serve_gopher_gemtext(const struct serve_ctx *sc, struct span gmi,
 	opts.host = sc->gopher_host;
 	opts.port = sc->gopher_port;
 	opts.base = span_cstr(base);
-	opts.is_dir = serve_gopher_is_dir;
+	opts.is_dir = exact_links ? NULL : serve_gopher_is_dir;
 	opts.type_of = serve_gopher_type_of;
 	opts.arg = (void *)sc;
 	rc = menu ? gmi2txt_menu(&r->body, gmi, &opts) :
@@ -1038,6 +1042,13 @@ serve_gopher_gemtext(const struct serve_ctx *sc, struct span gmi,
 		serve_gopher_error(r, "Out of memory");
 	else
 		r->status = 0;
+}
+
+static void
+serve_gopher_gemtext(const struct serve_ctx *sc, struct span gmi,
+    const char *base, bool menu, struct response *r)
+{
+	serve_gopher_convert(sc, gmi, base, menu, false, r);
 }
 
 /* The root menu also offers search, which gemtext cannot express. */
@@ -1282,7 +1293,9 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 		serve_gopher_page(sc, &req, true, r);
 		break;
 	case CAPSULE_LISTING:
-		serve_gopher_gemtext(sc, buf_span(&o.body), req.path, true, r);
+		/* capsule_listing marks each directory with its '/'. */
+		serve_gopher_convert(sc, buf_span(&o.body), req.path, true,
+		    true, r);
 		break;
 	case CAPSULE_NOT_FOUND:
 		if (strcmp(req.path, "/search") == 0 || strcmp(req.path,

@@ -101,6 +101,25 @@ test_gopher_directory_without_slash() {
 	    fail "directory without a slash"
 }
 
+# A generated listing types its entries from what it found: directories
+# (a link to one included) are menus, files by their names.
+test_gopher_listing_item_types() {
+	_d=$SERVER_DIR/capsule/listed
+	mkdir -p "$_d/sub"
+	printf 'x\n' >"$_d/notes.txt"
+	printf '# Page\n' >"$_d/page.gmi"
+	ln -s sub "$_d/to-sub"
+	gopher "$GOPHER_PORT" "1/listed/" >"$SERVER_DIR/listed"
+	grep -q "^1sub/	/listed/sub/	" "$SERVER_DIR/listed" ||
+	    fail "subdirectory not a menu: $(cat "$SERVER_DIR/listed")"
+	grep -q "^1to-sub/	/listed/to-sub/	" "$SERVER_DIR/listed" ||
+	    fail "link to a directory not a menu"
+	grep -q "^0notes.txt	/listed/notes.txt	" "$SERVER_DIR/listed" ||
+	    fail "text file not type 0"
+	grep -q "^0page.gmi	/listed/page.gmi	" "$SERVER_DIR/listed" ||
+	    fail "gemtext file not type 0"
+}
+
 test_gopher_gophermap_replaces_menu() {
 	mkdir -p "$SERVER_DIR/capsule/mapped"
 	printf 'Welcome to the map\n0About\t/about.gmi\n1Elsewhere\t/x/\texample.org\t70\n' \
