@@ -207,13 +207,28 @@ conn_failed_reason(const struct conn *c)
 }
 
 /*
+ * Waiting for the request of a finished TLS 1.3 handshake, what OpenSSL
+ * has queued is the session ticket, and no client waits for it before it
+ * sends the request.  Held until the response, it leaves in the same
+ * segment, and the client is woken once instead of twice.  A TLS 1.2
+ * client must first have our Finished, so there the output goes at once.
+ */
+static bool
+conn_may_hold_output(const struct conn *c)
+{
+	return c->state == CONN_READ && (c->detached ||
+	    (c->ssl != NULL && SSL_version(c->ssl) == TLS1_3_VERSION));
+}
+
+/*
  * The read event persists, so a connection that reads several times costs
  * one epoll_ctl rather than two per wait.  It is taken out while waiting
  * to write: epoll is level-triggered, and unread input from the client
  * would otherwise wake the loop again and again.
  *
  * A wait ends the connection's turn, so the TLS output queued during it
- * leaves here in one write.  While some of it is still queued the
+ * leaves here in one write, unless it may be held (then it is kept in as
+ * little memory as it needs).  While some of it is still queued the
  * connection waits to write, not to read: the client may be waiting for
  * those bytes before it sends more.  When the socket has failed, the
  * connection is closed: callers return at once after a wait.
@@ -221,7 +236,10 @@ conn_failed_reason(const struct conn *c)
 static void
 conn_wait(struct conn *c, enum conn_io want)
 {
-	if (want == CONN_IO_WANT_READ && c->bio != NULL) {
+	if (want == CONN_IO_WANT_READ && c->bio != NULL &&
+	    conn_may_hold_output(c))
+		sockbio_trim(c->bio);
+	else if (want == CONN_IO_WANT_READ && c->bio != NULL) {
 		switch (sockbio_flush(c->bio)) {
 		case -1:
 			conn_close(c, conn_failed_reason(c));
@@ -813,31 +831,6 @@ conn_handshake(struct conn *c)
 	return false;
 }
 
-/*
- * What OpenSSL queues once a TLS 1.3 handshake is done is the session
- * ticket, and no client waits for it before sending its request.  Held
- * until the response, it leaves in the same segment, and the client is
- * woken once instead of twice.  A TLS 1.2 client must first have our
- * Finished, so there the output goes out as usual.
- */
-static bool
-conn_may_hold_output(const struct conn *c)
-{
-	if (c->detached)
-		return true;
-	return c->ssl != NULL && SSL_version(c->ssl) == TLS1_3_VERSION &&
-	    SSL_is_init_finished(c->ssl);
-}
-
-/* conn_wait for input, the queued output kept in as little memory. */
-static void
-conn_wait_holding_output(struct conn *c)
-{
-	sockbio_trim(c->bio);
-	if (!event_pending(c->rd, EV_READ, NULL))
-		event_add(c->rd, NULL);
-}
-
 /* Whether c->x->req holds a line (or is full), from byte from on. */
 static bool
 conn_has_line(struct conn *c, size_t from)
@@ -874,11 +867,6 @@ conn_read_request(struct conn *c)
 		from = c->x->reqlen;
 		r = conn_read(c, c->x->req + c->x->reqlen,
 		    sizeof(c->x->req) - c->x->reqlen, &got);
-		if (r == CONN_IO_WANT_READ && conn_may_hold_output(c)) {
-			conn_exchange_release(c);
-			conn_wait_holding_output(c);
-			return false;
-		}
 		if (r == CONN_IO_WANT_READ || r == CONN_IO_WANT_WRITE) {
 			/* The handshake is over: nothing is lent out. */
 			conn_exchange_release(c);

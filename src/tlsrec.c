@@ -44,7 +44,7 @@ tlsrec_hex(int c)
 static void	tlsrec_keylog(const SSL *, const char *);
 
 static void
-tlsrec_keylog_on(SSL *ssl, bool on)
+tlsrec_keylog_on(const SSL *ssl, bool on)
 {
 	SSL_CTX_set_keylog_callback(SSL_get_SSL_CTX(ssl),
 	    on ? tlsrec_keylog : NULL);
@@ -65,7 +65,7 @@ tlsrec_keylog(const SSL *ssl, const char *line)
 		side = 1;
 	else
 		return;
-	tlsrec_keylog_on((SSL *)ssl, false);
+	tlsrec_keylog_on(ssl, false);
 	if (w == NULL)
 		return;
 	if ((p = strchr(line + 24, ' ')) == NULL)
