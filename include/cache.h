@@ -42,6 +42,8 @@ struct cache_entry {
 	int			 rootfd;
 	struct buf		 data;
 	const char		*mime;		/* static string */
+	/* A generated listing (is_file too): the identity is its directory's. */
+	bool			 is_listing;
 	size_t			 bytes;		/* what it counts against the cap */
 	struct cache_entry	*hnext;		/* bucket chain */
 	struct cache_entry	*prev;		/* LRU list, most recent first */
@@ -105,6 +107,13 @@ bool	cache_is_current(const struct cache_entry *e, const struct stat *st);
 struct cache_entry *cache_insert_file(struct cache *c, int rootfd,
 	    const struct stat *st, const char *url, const char *mime,
 	    struct buf *data);
+
+/*
+ * Keep the generated text/gemini listing of the directory described by
+ * st, served for url under rootfd, as cache_insert_file keeps a file.
+ */
+struct cache_entry *cache_insert_listing(struct cache *c, int rootfd,
+	    const struct stat *st, const char *url, struct buf *page);
 
 /* Forget one entry found stale by its caller (a miss). */
 void	cache_drop(struct cache *c, struct cache_entry *e);

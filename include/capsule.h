@@ -39,6 +39,13 @@ struct capsule_obj {
 	off_t			 size;
 	const char		*mime;		/* static string */
 	struct buf		 body;		/* for CAPSULE_LISTING */
+	/*
+	 * For CAPSULE_LISTING: the page will be the same for as long as the
+	 * directory's identity and times (in st) are.  Not so when an entry
+	 * may be a symbolic link, an index exists but could not be opened,
+	 * or the directory changed too recently for its times to tell.
+	 */
+	bool			 cacheable;
 	struct buf		 location;	/* for CAPSULE_REDIRECT */
 };
 
@@ -79,6 +86,15 @@ int	capsule_resolve(const struct capsule *c, const char *path,
  * the same (cache_is_current).  Returns 0, or -1 with errno.
  */
 int	capsule_stat_file(const struct capsule *c, const char *path,
+	    size_t path_len, struct stat *st);
+
+/*
+ * One stat of the directory named by path ("/a/b/"), which a lookup by
+ * capsule_resolve found before, as capsule_stat_file does for a file: it
+ * tells whether a listing made then is still the directory's.  Returns 0,
+ * or -1 with errno (ENOENT when it is no longer a directory).
+ */
+int	capsule_stat_dir(const struct capsule *c, const char *path,
 	    size_t path_len, struct stat *st);
 
 /*

@@ -213,6 +213,18 @@ cache_insert_file(struct cache *c, int rootfd, const struct stat *st,
 	return e;
 }
 
+struct cache_entry *
+cache_insert_listing(struct cache *c, int rootfd, const struct stat *st,
+    const char *url, struct buf *page)
+{
+	struct cache_entry	*e;
+
+	e = cache_insert_file(c, rootfd, st, url, "text/gemini", page);
+	if (e != NULL)
+		e->is_listing = true;
+	return e;
+}
+
 void
 cache_trim(struct cache *c)
 {

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/openat2.h>
@@ -19,6 +20,13 @@
 
 /* Entries shown in a generated listing before it says "and more". */
 #define CAPSULE_LISTING_ENTRIES	4096
+
+/*
+ * Seconds a directory must have gone unchanged before its listing may be
+ * kept: a change made within one tick of the file system's clock can
+ * leave its times as they were, and a second covers any tick.
+ */
+#define CAPSULE_SETTLED_SECS	1
 
 struct capsule_mime {
 	const char	*ext;
@@ -130,6 +138,7 @@ capsule_obj_init(struct capsule_obj *o)
 	memset(&o->st, 0, sizeof(o->st));
 	o->size = 0;
 	o->mime = NULL;
+	o->cacheable = false;
 	buf_init(&o->body, CAPSULE_LISTING_MAX);
 	buf_init(&o->location, CAPSULE_PATH_MAX * 3 + 2);
 }
@@ -220,9 +229,14 @@ capsule_name_cmp(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
-/* Read the entries of dirfd (not consumed) as names, "/" after folders. */
+/*
+ * Read the entries of dirfd (not consumed) as names, "/" after folders.
+ * *linked is set when an entry may be a symbolic link, whose target can
+ * change kind or vanish with no change to the directory itself.
+ */
 static int
-capsule_read_dir(int dirfd, char ***names, size_t *count, bool *truncated)
+capsule_read_dir(int dirfd, char ***names, size_t *count, bool *truncated,
+    bool *linked)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -232,6 +246,7 @@ capsule_read_dir(int dirfd, char ***names, size_t *count, bool *truncated)
 	int		 fd;
 
 	*truncated = false;
+	*linked = false;
 	if ((fd = dup(dirfd)) == -1)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
@@ -243,6 +258,8 @@ capsule_read_dir(int dirfd, char ***names, size_t *count, bool *truncated)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
+		if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN)
+			*linked = true;
 		if (fstatat(dirfd, de->d_name, &st, 0) == -1 ||
 		    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
 			continue;
@@ -278,17 +295,36 @@ fail:
 	return -1;
 }
 
+/* True when st's times are older than CAPSULE_SETTLED_SECS. */
+static bool
+capsule_is_settled(const struct stat *st)
+{
+	struct timespec	now;
+
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &now) == -1)
+		return false;
+	now.tv_sec -= CAPSULE_SETTLED_SECS;
+	return st->st_mtim.tv_sec < now.tv_sec &&
+	    st->st_ctim.tv_sec < now.tv_sec;
+}
+
+/*
+ * The listing of dirfd into out.  *cacheable tells whether the page
+ * depends on nothing but the entries of the directory: then, as long as
+ * its times (taken in st before the read) stay the same, so does the page.
+ */
 static int
-capsule_listing(int dirfd, const char *path, size_t path_len,
-    struct buf *out)
+capsule_listing(int dirfd, const struct stat *st, const char *path,
+    size_t path_len, struct buf *out, bool *cacheable)
 {
 	char	**names = NULL;
 	size_t	  n = 0, i;
-	bool	  truncated;
+	bool	  truncated, linked;
 	int	  rc = -1;
 
-	if (capsule_read_dir(dirfd, &names, &n, &truncated) == -1)
+	if (capsule_read_dir(dirfd, &names, &n, &truncated, &linked) == -1)
 		return -1;
+	*cacheable = *cacheable && !linked && capsule_is_settled(st);
 	if (buf_puts(out, "# Index of ") == -1 ||
 	    buf_append(out, path, path_len) == -1 ||
 	    buf_puts(out, "\n\n") == -1)
@@ -353,20 +389,26 @@ capsule_dir_has_posts(int dirfd)
 	return found;
 }
 
-/* Open name in dirfd as a regular file; -1 when it is not one. */
+/*
+ * Open name in dirfd as a regular file; -1 when it is not one, with errno
+ * ENOENT only when there is no such name.  st is set on success alone.
+ */
 static int
 capsule_open_regular(int dirfd, const char *name, struct stat *st)
 {
-	int	fd;
+	struct stat	sb;
+	int		fd;
 
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
+		errno = EISDIR;
 		return -1;
 	}
+	*st = sb;
 	return fd;
 }
 
@@ -388,6 +430,7 @@ capsule_directory(int dirfd, const char *path, size_t path_len,
     struct capsule_obj *o)
 {
 	int	fd;
+	bool	no_index;
 
 	if (path[path_len - 1] != '/')
 		return capsule_redirect(o, path, path_len, "/");
@@ -398,6 +441,7 @@ capsule_directory(int dirfd, const char *path, size_t path_len,
 		o->mime = "text/gemini";
 		return 0;
 	}
+	no_index = errno == ENOENT;
 	if ((fd = capsule_open_regular(dirfd, "index.md", &o->st)) != -1) {
 		o->kind = CAPSULE_POST;
 		o->fd = fd;
@@ -405,14 +449,22 @@ capsule_directory(int dirfd, const char *path, size_t path_len,
 		o->mime = "text/gemini";
 		return 0;
 	}
+	no_index = no_index && errno == ENOENT;
 	o->mime = "text/gemini";
 	if (capsule_dir_has_posts(dirfd)) {
 		o->kind = CAPSULE_FEED;
 		return 0;
 	}
 	o->kind = CAPSULE_LISTING;
-	if (capsule_listing(dirfd, path, path_len, &o->body) == -1) {
+	/*
+	 * An index that exists but cannot be opened may become readable
+	 * with no change to the directory: such a listing is not kept.
+	 */
+	o->cacheable = no_index;
+	if (capsule_listing(dirfd, &o->st, path, path_len, &o->body,
+	    &o->cacheable) == -1) {
 		o->kind = CAPSULE_ERROR;
+		o->cacheable = false;
 		return -1;
 	}
 	return 0;
@@ -521,6 +573,43 @@ capsule_resolve(const struct capsule *c, const char *path, size_t path_len,
 	return 0;
 }
 
+/*
+ * The path relative to the root, in rel (CAPSULE_PATH_MAX bytes at least),
+ * with no leading or trailing slash; -1 with errno ENOENT for a path no
+ * lookup would take.
+ */
+static int
+capsule_rel_path(const char *path, size_t path_len, char *rel, size_t *n)
+{
+	if (path_len == 0 || path[0] != '/' || path_len >= CAPSULE_PATH_MAX ||
+	    memchr(path, '\0', path_len) != NULL ||
+	    capsule_has_dot_component(path, path_len)) {
+		errno = ENOENT;
+		return -1;
+	}
+	*n = path_len - 1;
+	memcpy(rel, path + 1, *n);
+	while (*n > 0 && rel[*n - 1] == '/')
+		(*n)--;
+	rel[*n] = '\0';
+	return 0;
+}
+
+/* One stat below the root: of kind (S_IFREG or S_IFDIR), or ENOENT. */
+static int
+capsule_stat_rel(const struct capsule *c, const char *rel, mode_t kind,
+    struct stat *st)
+{
+	if (fstatat(c->rootfd, rel, st, rel[0] == '\0' ? AT_EMPTY_PATH : 0) ==
+	    -1)
+		return -1;
+	if ((st->st_mode & S_IFMT) != kind) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
 int
 capsule_stat_file(const struct capsule *c, const char *path, size_t path_len,
     struct stat *st)
@@ -528,30 +617,25 @@ capsule_stat_file(const struct capsule *c, const char *path, size_t path_len,
 	static const char	index[] = "/index.gmi";
 	char			rel[CAPSULE_PATH_MAX + sizeof(index)];
 	size_t			n;
-	bool			dir;
 
-	if (path_len == 0 || path[0] != '/' || path_len >= CAPSULE_PATH_MAX ||
-	    memchr(path, '\0', path_len) != NULL ||
-	    capsule_has_dot_component(path, path_len)) {
-		errno = ENOENT;
+	if (capsule_rel_path(path, path_len, rel, &n) == -1)
 		return -1;
-	}
-	dir = path[path_len - 1] == '/';
-	n = path_len - 1;
-	memcpy(rel, path + 1, n);
-	while (n > 0 && rel[n - 1] == '/')
-		n--;
-	rel[n] = '\0';
-	if (dir)
+	if (path[path_len - 1] == '/')
 		memcpy(rel + n, n > 0 ? index : index + 1, sizeof(index) -
 		    (n > 0 ? 0 : 1));
-	if (fstatat(c->rootfd, rel, st, 0) == -1)
+	return capsule_stat_rel(c, rel, S_IFREG, st);
+}
+
+int
+capsule_stat_dir(const struct capsule *c, const char *path, size_t path_len,
+    struct stat *st)
+{
+	char	rel[CAPSULE_PATH_MAX];
+	size_t	n;
+
+	if (capsule_rel_path(path, path_len, rel, &n) == -1)
 		return -1;
-	if (!S_ISREG(st->st_mode)) {
-		errno = ENOENT;
-		return -1;
-	}
-	return 0;
+	return capsule_stat_rel(c, rel, S_IFDIR, st);
 }
 
 bool

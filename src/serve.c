@@ -468,37 +468,70 @@ static void
 serve_file_bytes(const struct serve_ctx *sc, const struct gemini_request *req,
     const struct cache_entry *e, struct response *r)
 {
-	if (serve_file_header(sc, req, e->mime, r) == -1 ||
-	    buf_append_span(&r->body, buf_span(&e->data)) == -1)
+	/* A listing is no file: the operator's types and charset are not its. */
+	int	rc = e->is_listing ? serve_success_header(sc, r, e->mime, NULL) :
+	    serve_file_header(sc, req, e->mime, r);
+
+	if (rc == -1 || buf_append_span(&r->body, buf_span(&e->data)) == -1)
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 }
 
 /*
- * A small file served before, from this worker's cache: one stat and no
- * descriptor.  The entry was filled from a file capsule_resolve opened
- * beneath the root (no dotfile, no way out by ".." or a link), so when
- * the stat finds the very same inode unchanged (size and times: renaming
- * or linking it changes its ctime), its bytes are what that open would
- * read now.  Anything else, including a file gone, takes the long way.
+ * A small file or a generated listing served before, from this worker's
+ * cache: one stat and no descriptor.  The entry was filled from a file
+ * (or directory) capsule_resolve opened beneath the root (no dotfile, no
+ * way out by ".." or a link), so when the stat finds the very same inode
+ * unchanged (size and times: renaming or linking it changes its ctime),
+ * its bytes are what that lookup would give now.  Anything else,
+ * including a file gone, takes the long way (NULL).
  */
+static struct cache_entry *
+serve_cached_entry(const struct serve_ctx *sc, const struct gemini_request *req)
+{
+	struct cache_entry	*e;
+	struct stat		 st;
+	int			 rc;
+
+	e = cache_find_file(sc->cache, sc->capsule->rootfd, req->path);
+	if (e == NULL)
+		return NULL;
+	rc = e->is_listing ?
+	    capsule_stat_dir(sc->capsule, req->path, req->path_len, &st) :
+	    capsule_stat_file(sc->capsule, req->path, req->path_len, &st);
+	if (rc == -1 || !cache_is_current(e, &st)) {
+		cache_drop(sc->cache, e);
+		return NULL;
+	}
+	cache_use(sc->cache, e);
+	return e;
+}
+
 static bool
 serve_cached_file(const struct serve_ctx *sc, const struct gemini_request *req,
     struct response *r)
 {
-	struct cache_entry	*e;
-	struct stat		 st;
+	struct cache_entry	*e = serve_cached_entry(sc, req);
 
-	e = cache_find_file(sc->cache, sc->capsule->rootfd, req->path);
 	if (e == NULL)
 		return false;
-	if (capsule_stat_file(sc->capsule, req->path, req->path_len,
-	    &st) == -1 || !cache_is_current(e, &st)) {
-		cache_drop(sc->cache, e);
-		return false;
-	}
-	cache_use(sc->cache, e);
 	serve_file_bytes(sc, req, e, r);
 	return true;
+}
+
+/*
+ * A listing that will stay the same while its directory does is kept
+ * (o->body then belongs to the cache).  NULL when it is not to be kept,
+ * o->body untouched, or when memory ran out: o->body is then empty, and
+ * the mem_failures check of the request makes its answer an error.
+ */
+static struct cache_entry *
+serve_keep_listing(const struct serve_ctx *sc, const char *url,
+    struct capsule_obj *o)
+{
+	if (!o->cacheable)
+		return NULL;
+	return cache_insert_listing(sc->cache, sc->capsule->rootfd, &o->st,
+	    url, &o->body);
 }
 
 /*
@@ -537,6 +570,8 @@ static void
 serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
     struct capsule_obj *o, struct response *r)
 {
+	struct cache_entry	*e;
+
 	switch (o->kind) {
 	case CAPSULE_NOT_FOUND:
 		if (!serve_virtual(sc, req, r))
@@ -570,6 +605,10 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 		serve_status(r, GEMINI_REDIRECT_PERMANENT, o->location.p);
 		return;
 	case CAPSULE_LISTING:
+		if ((e = serve_keep_listing(sc, req->path, o)) != NULL) {
+			serve_file_bytes(sc, req, e, r);
+			return;
+		}
 		if (serve_success_header(sc, r, o->mime, NULL) == -1)
 			break;
 		/* Hand the generated page over instead of copying it. */
@@ -1236,6 +1275,44 @@ serve_gopher_rules(const struct serve_ctx *sc, struct gemini_request *req,
 	}
 }
 
+/* What every menu of the root gets once it is made. */
+static void
+serve_gopher_finish(const struct serve_ctx *sc, const char *path,
+    struct response *r)
+{
+	if (r->status == 0 && strcmp(path, "/") == 0 &&
+	    serve_gopher_root_extras(sc, &r->body) == -1)
+		serve_gopher_error(r, "Out of memory");
+}
+
+static void
+serve_gopher_listing(const struct serve_ctx *sc, struct span gmi,
+    const char *path, struct response *r)
+{
+	/* capsule_listing marks each directory with its '/'. */
+	serve_gopher_convert(sc, gmi, path, true, true, r);
+}
+
+/*
+ * The menu of a directory whose listing this worker keeps: a gophermap
+ * made since would have changed the directory, but one already there
+ * when the listing was made still takes its place.
+ */
+static bool
+serve_gopher_cached_listing(const struct serve_ctx *sc,
+    const struct gemini_request *req, struct response *r)
+{
+	struct cache_entry	*e;
+
+	if (req->path[req->path_len - 1] != '/' ||
+	    (e = serve_cached_entry(sc, req)) == NULL || !e->is_listing)
+		return false;
+	if (!serve_gopher_map(sc, req->path, r))
+		serve_gopher_listing(sc, buf_span(&e->data), req->path, r);
+	serve_gopher_finish(sc, req->path, r);
+	return true;
+}
+
 static void
 serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
     struct response *r)
@@ -1244,6 +1321,7 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 	struct capsule_obj	o;
 	struct serve_ctx	v;
 	const struct serve_ctx	*sc = &v;
+	struct cache_entry	*e;
 	bool			dir;
 
 	/* The Gemini pages take a Gemini request: make one from the path. */
@@ -1263,6 +1341,8 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 		buf_free(&q);
 	}
 	if (serve_gopher_rules(sc0, &req, &v, r) == -1)
+		return;
+	if (serve_gopher_cached_listing(sc, &req, r))
 		return;
 	capsule_obj_init(&o);
 	capsule_resolve(sc->capsule, req.path, req.path_len, &o);
@@ -1293,9 +1373,9 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 		serve_gopher_page(sc, &req, true, r);
 		break;
 	case CAPSULE_LISTING:
-		/* capsule_listing marks each directory with its '/'. */
-		serve_gopher_convert(sc, buf_span(&o.body), req.path, true,
-		    true, r);
+		e = serve_keep_listing(sc, req.path, &o);
+		serve_gopher_listing(sc, e ? buf_span(&e->data) :
+		    buf_span(&o.body), req.path, r);
 		break;
 	case CAPSULE_NOT_FOUND:
 		if (strcmp(req.path, "/search") == 0 || strcmp(req.path,
@@ -1309,9 +1389,7 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 		break;
 	}
 	capsule_obj_free(&o);
-	if (r->status == 0 && strcmp(req.path, "/") == 0 &&
-	    serve_gopher_root_extras(sc, &r->body) == -1)
-		serve_gopher_error(r, "Out of memory");
+	serve_gopher_finish(sc, req.path, r);
 }
 
 void

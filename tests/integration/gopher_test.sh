@@ -120,6 +120,40 @@ test_gopher_listing_item_types() {
 	    fail "gemtext file not type 0"
 }
 
+# Each worker keeps a listing while its directory is unchanged; every
+# change still shows on the next request, over both protocols.  The link
+# here points out of the directory, so its target can turn from a
+# directory into a file with no change to the listed directory itself.
+test_kept_listing_follows_its_directory() {
+	_d=$SERVER_DIR/capsule/kept
+	mkdir -p "$_d" "$SERVER_DIR/capsule/target"
+	printf 'a\n' >"$_d/a.gmi"
+	ln -s ../target "$_d/link"
+	sleep 2.1
+	for _i in 1 2 3 4; do
+		gopher "$GOPHER_PORT" "1/kept/" | grep -q "^1link/	/kept/link/	" ||
+		    fail "link to a directory not a menu"
+		gem_body /kept/ | grep -q '^=> a.gmi a.gmi' || fail "a.gmi not listed"
+	done
+	rmdir "$SERVER_DIR/capsule/target"
+	printf 't\n' >"$SERVER_DIR/capsule/target"
+	for _i in 1 2 3 4; do
+		gopher "$GOPHER_PORT" "1/kept/" | grep -q "^[^1]link	/kept/link	" ||
+		    fail "link to a file still a menu"
+	done
+	printf 'b\n' >"$_d/b.gmi"
+	for _i in 1 2 3 4; do
+		gopher "$GOPHER_PORT" "1/kept/" | grep -q "^0b.gmi	/kept/b.gmi	" ||
+		    fail "new file missing from the menu"
+		gem_body /kept/ | grep -q '^=> b.gmi b.gmi' ||
+		    fail "new file missing from the listing"
+	done
+	printf '# Kept index\n' >"$_d/index.gmi"
+	gem_body /kept/ | grep -q '^# Kept index' || fail "index not served"
+	gopher "$GOPHER_PORT" "1/kept/" | grep -q '^iKept index' ||
+	    fail "index not the menu"
+}
+
 test_gopher_gophermap_replaces_menu() {
 	mkdir -p "$SERVER_DIR/capsule/mapped"
 	printf 'Welcome to the map\n0About\t/about.gmi\n1Elsewhere\t/x/\texample.org\t70\n' \

@@ -169,6 +169,14 @@ test_stat_file(void)
 	CHECK_INT(-1, capsule_stat_file(&c, "/docs/", 6, &st));
 	CHECK_INT(-1, capsule_stat_file(&c, "/docs", 5, &st));
 	CHECK_INT(-1, capsule_stat_file(&c, "docs/a.txt", 10, &st));
+	/* The directory a listing is made of, the root too. */
+	CHECK_INT(0, capsule_stat_dir(&c, "/docs/", 6, &st));
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK_INT(0, capsule_stat_dir(&c, "/", 1, &st));
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK_INT(-1, capsule_stat_dir(&c, "/docs/a.txt", 11, &st));
+	CHECK_INT(-1, capsule_stat_dir(&c, "/.git/", 6, &st));
+	CHECK_INT(-1, capsule_stat_dir(&c, "/none/", 6, &st));
 	capsule_close(&c);
 	buf_free(&err);
 	capsule_obj_free(&o);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -300,6 +301,102 @@ test_large_file_streamed(void)
 	response_free(&r);
 	CHECK(from_cache("/big.txt", "xxxx"));
 	free(big);
+}
+
+/*
+ * Wait until the directory rel was last changed over a second ago, so
+ * that a listing of it may be kept (capsule_listing's rule).
+ */
+static void
+wait_settled(const char *rel)
+{
+	char		path[256];
+	struct stat	st;
+	struct timespec	now, nap = { 0, 100 * 1000 * 1000 };
+	int		i;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (i = 0; i < 40; i++) {
+		if (stat(path, &st) == -1 ||
+		    clock_gettime(CLOCK_REALTIME_COARSE, &now) == -1)
+			abort();
+		if (st.st_mtim.tv_sec < now.tv_sec - 1 &&
+		    st.st_ctim.tv_sec < now.tv_sec - 1)
+			return;
+		nanosleep(&nap, NULL);
+	}
+	abort();
+}
+
+/* A Gopher request for selector; true when a cache hit answered it. */
+static bool
+gopher_has(const char *selector, const char *text, bool *hit)
+{
+	struct response	r;
+	unsigned long	hits = cache.hits;
+	char		line[256];
+	bool		ok;
+
+	snprintf(line, sizeof(line), "%s\r\n", selector);
+	response_init(&r);
+	serve_gopher(&sc, span_cstr(line), &r);
+	ok = r.status == 0 && body_has(&r, text);
+	*hit = cache.hits == hits + 1;
+	response_free(&r);
+	return ok;
+}
+
+/*
+ * A generated listing is kept while its directory stays unchanged: a
+ * name added, or an index put in its place, is seen on the next request.
+ * One changed too recently for its times to tell, or holding a link
+ * (whose target may change with no change to the directory), is made
+ * again on every request.
+ */
+static void
+test_listing_cached_until_directory_changes(void)
+{
+	char		path[256];
+	unsigned long	hits;
+	bool		hit;
+
+	snprintf(path, sizeof(path), "%s/list", root);
+	CHECK(mkdir(path, 0755) == 0);
+	put("list/a.gmi", "a\n");
+	snprintf(path, sizeof(path), "%s/linked", root);
+	CHECK(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/linked/home.gmi", root);
+	CHECK(symlink("../index.gmi", path) == 0);
+	/* An index that is there but no file: it may become one in place. */
+	snprintf(path, sizeof(path), "%s/odd", root);
+	CHECK(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/odd/index.gmi", root);
+	CHECK(mkdir(path, 0755) == 0);
+	hits = cache.hits;
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# Index of /list/\n\n"
+	    "=> ../ Parent directory\n=> a.gmi a.gmi\n", answer("/list/"));
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# Index of /list/\n\n"
+	    "=> ../ Parent directory\n=> a.gmi a.gmi\n", answer("/list/"));
+	CHECK(cache.hits == hits);
+	wait_settled("list");
+	wait_settled("linked");
+	wait_settled("odd");
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# Index of /list/\n\n"
+	    "=> ../ Parent directory\n=> a.gmi a.gmi\n", answer("/list/"));
+	CHECK(from_cache("/list/", "=> a.gmi a.gmi\n"));
+	CHECK(gopher_has("/list/", "0a.gmi\t/list/a.gmi\t", &hit) && hit);
+	hits = cache.hits;
+	CHECK(strstr(answer("/linked/"), "=> home.gmi home.gmi\n") != NULL);
+	CHECK(gopher_has("/linked/", "0home.gmi\t", &hit) && !hit);
+	CHECK(strstr(answer("/odd/"), "=> index.gmi/ index.gmi/\n") != NULL);
+	CHECK(strstr(answer("/odd/"), "=> index.gmi/ index.gmi/\n") != NULL);
+	CHECK(cache.hits == hits);
+	put("list/b.gmi", "b\n");
+	CHECK(strstr(answer("/list/"), "=> b.gmi b.gmi\n") != NULL);
+	CHECK(gopher_has("/list/", "0b.gmi\t/list/b.gmi\t", &hit) && !hit);
+	put("list/index.gmi", "# List index\n");
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# List index\n",
+	    answer("/list/"));
 }
 
 /* A self-signed certificate valid from from_days to to_days from now. */
@@ -640,6 +737,7 @@ main(void)
 	RUN(test_static_file_never_stale);
 	RUN(test_static_escape_never_cached);
 	RUN(test_large_file_streamed);
+	RUN(test_listing_cached_until_directory_changes);
 	RUN(test_vhosts);
 	rc = CHECK_SUMMARY();
 	cache_free(&cache);
