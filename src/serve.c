@@ -535,35 +535,36 @@ serve_keep_listing(const struct serve_ctx *sc, const char *url,
 }
 
 /*
- * Read a small file once into the cache and serve it from there; false
- * (nothing kept) when it could not be read as one version, and the open
- * descriptor is then streamed as for a large file.
+ * Read a small file once into the cache; NULL (nothing kept) when it
+ * could not be read as one version, and the open descriptor is then
+ * streamed as for a large file.
  */
-static bool
-serve_keep_file(const struct serve_ctx *sc, const struct gemini_request *req,
-    struct capsule_obj *o, struct response *r)
+static struct cache_entry *
+serve_keep_file(const struct serve_ctx *sc, const char *url,
+    struct capsule_obj *o)
 {
 	struct cache_entry	*e;
 	struct buf		 data;
 	struct stat		 after;
 
+	if (o->size > CACHE_FILE_MAX)
+		return NULL;
 	/* Room past the cap so that the read of a full-size file sees EOF. */
 	buf_init(&data, CACHE_FILE_MAX + 4096);
 	if (capsule_read_file(o->fd, &o->st, CACHE_FILE_MAX, &data) == -1) {
 		buf_free(&data);
-		return false;
+		return NULL;
 	}
-	e = cache_insert_file(sc->cache, sc->capsule->rootfd, &o->st,
-	    req->path, o->mime, &data);
+	e = cache_insert_file(sc->cache, sc->capsule->rootfd, &o->st, url,
+	    o->mime, &data);
 	if (e == NULL)
-		return false;
+		return NULL;
 	/* Rewritten meanwhile: these bytes may belong to no one version. */
 	if (fstat(o->fd, &after) == -1 || !cache_is_current(e, &after)) {
 		cache_drop(sc->cache, e);
-		return false;
+		return NULL;
 	}
-	serve_file_bytes(sc, req, e, r);
-	return true;
+	return e;
 }
 
 static void
@@ -617,8 +618,10 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 		buf_init(&o->body, CAPSULE_LISTING_MAX);
 		return;
 	case CAPSULE_FILE:
-		if (o->size <= CACHE_FILE_MAX && serve_keep_file(sc, req, o, r))
+		if ((e = serve_keep_file(sc, req->path, o)) != NULL) {
+			serve_file_bytes(sc, req, e, r);
 			return;
+		}
 		if (serve_file_header(sc, req, o->mime, r) == -1)
 			break;
 		r->fd = o->fd;
@@ -1111,12 +1114,31 @@ serve_gopher_root_extras(const struct serve_ctx *sc, struct buf *out)
 	return 0;
 }
 
+/* A file kept in the cache, as a Gopher answer. */
+static void
+serve_gopher_kept(const struct serve_ctx *sc, const struct cache_entry *e,
+    const char *path, bool dir_index, struct response *r)
+{
+	if (strcmp(e->mime, "text/gemini") == 0) {
+		serve_gopher_gemtext(sc, buf_span(&e->data), path, dir_index, r);
+		return;
+	}
+	r->status = 0;
+	if (buf_append_span(&r->body, buf_span(&e->data)) == -1)
+		serve_gopher_error(r, "Out of memory");
+}
+
 static void
 serve_gopher_file(const struct serve_ctx *sc, const char *path,
     struct capsule_obj *o, bool dir_index, struct response *r)
 {
-	struct buf	src;
+	struct cache_entry	*e;
+	struct buf		 src;
 
+	if ((e = serve_keep_file(sc, path, o)) != NULL) {
+		serve_gopher_kept(sc, e, path, dir_index, r);
+		return;
+	}
 	if (strcmp(o->mime, "text/gemini") != 0) {
 		/* Other files go out as they are: the item type told the
 		 * client what to expect. */
@@ -1294,21 +1316,26 @@ serve_gopher_listing(const struct serve_ctx *sc, struct span gmi,
 }
 
 /*
- * The menu of a directory whose listing this worker keeps: a gophermap
- * made since would have changed the directory, but one already there
- * when the listing was made still takes its place.
+ * A file or a listing this worker keeps, checked with one stat.  In a
+ * directory a gophermap takes the place of its index or listing: one
+ * made since a listing was kept would have changed the directory, but
+ * one already there then still wins.
  */
 static bool
-serve_gopher_cached_listing(const struct serve_ctx *sc,
+serve_gopher_cached(const struct serve_ctx *sc,
     const struct gemini_request *req, struct response *r)
 {
 	struct cache_entry	*e;
+	bool			 dir = req->path[req->path_len - 1] == '/';
 
-	if (req->path[req->path_len - 1] != '/' ||
-	    (e = serve_cached_entry(sc, req)) == NULL || !e->is_listing)
+	if ((e = serve_cached_entry(sc, req)) == NULL)
 		return false;
-	if (!serve_gopher_map(sc, req->path, r))
+	if (dir && serve_gopher_map(sc, req->path, r))
+		return true;
+	if (e->is_listing)
 		serve_gopher_listing(sc, buf_span(&e->data), req->path, r);
+	else
+		serve_gopher_kept(sc, e, req->path, dir, r);
 	serve_gopher_finish(sc, req->path, r);
 	return true;
 }
@@ -1342,7 +1369,7 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 	}
 	if (serve_gopher_rules(sc0, &req, &v, r) == -1)
 		return;
-	if (serve_gopher_cached_listing(sc, &req, r))
+	if (serve_gopher_cached(sc, &req, r))
 		return;
 	capsule_obj_init(&o);
 	capsule_resolve(sc->capsule, req.path, req.path_len, &o);

@@ -62,6 +62,8 @@ setup(void)
 	sc.lang = "en";
 	sc.hostname = "localhost";
 	sc.cache = &cache;
+	sc.gopher_host = "localhost";
+	sc.gopher_port = 70;
 }
 
 /* Serve one request for path; returns the header line without CRLF. */
@@ -397,6 +399,29 @@ test_listing_cached_until_directory_changes(void)
 	put("list/index.gmi", "# List index\n");
 	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# List index\n",
 	    answer("/list/"));
+}
+
+/*
+ * Over Gopher too, a small file is read once and then served from the
+ * cache after one stat, as it is (a text file) or converted (gemtext),
+ * and an edit shows on the next request.
+ */
+static void
+test_gopher_files_cached(void)
+{
+	bool	hit;
+
+	put("notes.txt", "plain words\n");
+	put("doc.gmi", "# Doc\n=> /notes.txt Notes\n");
+	CHECK(gopher_has("/notes.txt", "plain words\n", &hit) && !hit);
+	CHECK(gopher_has("/notes.txt", "plain words\n", &hit) && hit);
+	CHECK(gopher_has("/doc.gmi", "Doc\r\n===\r\n", &hit) && !hit);
+	CHECK(gopher_has("/doc.gmi", "Doc\r\n===\r\n", &hit) && hit);
+	/* The Gemini side finds the same entry. */
+	CHECK(from_cache("/doc.gmi", "# Doc\n"));
+	put("notes.txt", "other words, longer\n");
+	CHECK(gopher_has("/notes.txt", "other words, longer\n", &hit) && !hit);
+	CHECK(gopher_has("/notes.txt", "other words, longer\n", &hit) && hit);
 }
 
 /* A self-signed certificate valid from from_days to to_days from now. */
@@ -738,6 +763,7 @@ main(void)
 	RUN(test_static_escape_never_cached);
 	RUN(test_large_file_streamed);
 	RUN(test_listing_cached_until_directory_changes);
+	RUN(test_gopher_files_cached);
 	RUN(test_vhosts);
 	rc = CHECK_SUMMARY();
 	cache_free(&cache);
