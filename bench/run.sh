@@ -270,17 +270,19 @@ echo "idle RSS: capsuled $(tree_kib "$cap_pid") KiB in all," \
 
 # What OpenSSL alone spends per request with both ends in memory, on the
 # same certificate: the figure capsuled's server CPU is measured against.
-"$tls_floor" -n "$([ "$smoke" = 1 ] && echo 200 || echo 3000)" \
-    "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/floor.txt" ||
-    die "tls_floor failed"
+# It is measured once before each full-handshake setting, so that its
+# three runs see the same stretch of the machine's time as the runs they
+# are compared with, and reported as the median and range of those.
+floor_fulls="" floor_resumeds="" floor_idle=-
 floor_get() { sed -n "s/^$1: //p" "$tmp/floor.txt"; }
-floor_full=$(floor_get openssl_full_us_per_request)
-floor_resumed=$(floor_get openssl_resumed_us_per_request)
-floor_idle=$(floor_get openssl_idle_bytes_per_connection)
-echo "floor:    OpenSSL alone, server side, in memory: $floor_full us per full" \
-    "handshake + 5 KB reply, $floor_resumed us resumed, $floor_idle bytes" \
-    "per connection waiting for its request"
-echo
+floor_run() {
+	"$tls_floor" -n "$([ "$smoke" = 1 ] && echo 200 || echo 3000)" \
+	    "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/floor.txt" ||
+	    die "tls_floor failed"
+	floor_fulls+=" $(floor_get openssl_full_us_per_request)"
+	floor_resumeds+=" $(floor_get openssl_resumed_us_per_request)"
+	floor_idle=$(floor_get openssl_idle_bytes_per_connection)
+}
 
 # --- Load ------------------------------------------------------------------
 
@@ -393,6 +395,7 @@ gem_ok='20 text/gemini'
 txt_ok='# A Quiet Server'
 
 for c in 16 64 256; do
+	floor_run
 	setting "gemini full c=$c"
 	target capsuled "$cap_pid" "$cap_gemini" full "$c" "$gem_ok" "$(gem_cap page.gmi)"
 	target molly-brown "$molly_pid" "$molly_port" full "$c" "$gem_ok" "$(gem_molly page.gmi)"
@@ -534,6 +537,18 @@ fmt() {
 sum() {
 	printf '%s\n' "$1" | tr ' ' '\n' | awk '{ s += $1 } END { print s + 0 }'
 }
+
+floor_full=$(agg median "$floor_fulls")
+floor_resumed=$(agg median "$floor_resumeds")
+# floor_range LIST: "[min-max]" of a list of floor figures.
+floor_range() {
+	echo "[$(fmt 1 1 "$(agg min "$1")")-$(fmt 1 1 "$(agg max "$1")")]"
+}
+echo
+echo "floor:    OpenSSL alone, server side, in memory, median [min-max] of 3 runs:" \
+    "$(fmt 1 1 "$floor_full") us $(floor_range "$floor_fulls") per full handshake" \
+    "+ 5 KB reply, $(fmt 1 1 "$floor_resumed") us $(floor_range "$floor_resumeds")" \
+    "resumed, $floor_idle bytes per connection waiting for its request"
 
 echo
 # srv us/req is the server's CPU per request; usr+sys splits it into
