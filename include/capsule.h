@@ -89,6 +89,17 @@ int	capsule_stat_file(const struct capsule *c, const char *path,
 	    size_t path_len, struct stat *st);
 
 /*
+ * The stat of the Markdown post capsule_resolve serves as CAPSULE_POST
+ * for path ("x.md" for "/x.gmi", "d/index.md" for "/d/"), with no
+ * descriptor opened, after a stat that finds no "x.gmi" (or
+ * "d/index.gmi") to take its place.  As for capsule_stat_file, it only
+ * tells whether a post already found there is still the same.  Returns
+ * 0, or -1 with errno (EEXIST when the .gmi name is taken, or may be).
+ */
+int	capsule_stat_post(const struct capsule *c, const char *path,
+	    size_t path_len, struct stat *st);
+
+/*
  * One stat of the directory named by path ("/a/b/"), which a lookup by
  * capsule_resolve found before, as capsule_stat_file does for a file: it
  * tells whether a listing made then is still the directory's.  Returns 0,

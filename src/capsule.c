@@ -627,6 +627,34 @@ capsule_stat_file(const struct capsule *c, const char *path, size_t path_len,
 }
 
 int
+capsule_stat_post(const struct capsule *c, const char *path, size_t path_len,
+    struct stat *st)
+{
+	static const char	index[] = "/index.gmi";
+	char			rel[CAPSULE_PATH_MAX + sizeof(index)];
+	size_t			n, end;
+
+	if (capsule_rel_path(path, path_len, rel, &n) == -1)
+		return -1;
+	if (path[path_len - 1] == '/') {
+		memcpy(rel + n, n > 0 ? index : index + 1, sizeof(index) -
+		    (n > 0 ? 0 : 1));
+		n += sizeof(index) - (n > 0 ? 1 : 2);
+	} else if (!capsule_has_suffix(rel, n, ".gmi")) {
+		errno = ENOENT;
+		return -1;
+	}
+	/* The .gmi name must be free: a file or directory there wins. */
+	if (fstatat(c->rootfd, rel, st, 0) == 0 || errno != ENOENT) {
+		errno = EEXIST;
+		return -1;
+	}
+	end = n - 4;
+	memcpy(rel + end, ".md", 4);
+	return capsule_stat_rel(c, rel, S_IFREG, st);
+}
+
+int
 capsule_stat_dir(const struct capsule *c, const char *path, size_t path_len,
     struct stat *st)
 {

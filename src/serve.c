@@ -191,15 +191,15 @@ serve_rendered_ok(const struct serve_ctx *sc, int fd, const struct stat *st,
 	return e != NULL && e->post.errstr == NULL ? e : NULL;
 }
 
+/* The answer for a rendered post, or for one that could not be (NULL). */
 static void
-serve_post(const struct serve_ctx *sc, const struct gemini_request *req,
-    struct capsule_obj *o, struct response *r)
+serve_post_entry(const struct serve_ctx *sc, const struct cache_entry *e,
+    struct response *r)
 {
-	struct cache_entry	*e;
-	const char		*lang;
-	char			 meta[VHOST_META_MAX];
+	const char	*lang;
+	char		 meta[VHOST_META_MAX];
 
-	if ((e = serve_rendered_ok(sc, o->fd, &o->st, req->path)) == NULL) {
+	if (e == NULL || e->post.errstr != NULL) {
 		serve_status(r, GEMINI_TEMPORARY_FAILURE,
 		    "This post cannot be rendered");
 		return;
@@ -215,6 +215,31 @@ serve_post(const struct serve_ctx *sc, const struct gemini_request *req,
 	    gemini_header(&r->head, GEMINI_SUCCESS, span_cstr(meta)) == -1 ||
 	    buf_append_span(&r->body, buf_span(&e->post.gmi)) == -1)
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
+}
+
+static void
+serve_post(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct capsule_obj *o, struct response *r)
+{
+	serve_post_entry(sc, serve_rendered(sc, o->fd, &o->st, req->path), r);
+}
+
+/*
+ * A post rendered before for this path, found with two stats and no
+ * descriptor: the one of the .md file, and the one that finds no .gmi in
+ * its place.  The entry was rendered from a file capsule_resolve opened
+ * beneath the root, and matches only while that inode is unchanged (as
+ * for serve_cached_entry); anything else takes the long way (NULL).
+ */
+static struct cache_entry *
+serve_cached_post(const struct serve_ctx *sc, const struct gemini_request *req)
+{
+	struct stat	st;
+
+	if (capsule_stat_post(sc->capsule, req->path, req->path_len,
+	    &st) == -1)
+		return NULL;
+	return cache_find(sc->cache, &st, req->path);
 }
 
 /* The published posts of a directory (or the capsule), for feed pages. */
@@ -632,6 +657,19 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 	serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 }
 
+/* The long way: look the path up, and answer for what is there. */
+static void
+serve_resolved(const struct serve_ctx *sc, const struct gemini_request *req,
+    struct response *r)
+{
+	struct capsule_obj	o;
+
+	capsule_obj_init(&o);
+	capsule_resolve(sc->capsule, req->path, req->path_len, &o);
+	serve_object(sc, req, &o, r);
+	capsule_obj_free(&o);
+}
+
 /*
  * The view of one request: the vhost named host (the first when none is,
  * as for Gopher) and the rule path falls under, with the lang in force.
@@ -763,7 +801,7 @@ serve_gemini(const struct serve_ctx *sc, struct span line,
 {
 	struct gemini_request	 req;
 	struct serve_ctx	 v;
-	struct capsule_obj	 obj;
+	struct cache_entry	*e;
 	unsigned long		 failed = mem_failures();
 
 	/*
@@ -788,10 +826,10 @@ serve_gemini(const struct serve_ctx *sc, struct span line,
 		return;
 	}
 	if (!serve_cached_file(&v, &req, r)) {
-		capsule_obj_init(&obj);
-		capsule_resolve(v.capsule, req.path, req.path_len, &obj);
-		serve_object(&v, &req, &obj, r);
-		capsule_obj_free(&obj);
+		if ((e = serve_cached_post(&v, &req)) != NULL)
+			serve_post_entry(&v, e, r);
+		else
+			serve_resolved(&v, &req, r);
 	}
 	/*
 	 * Some helpers answer "no" when they run out of memory (no such
@@ -1158,12 +1196,11 @@ serve_gopher_file(const struct serve_ctx *sc, const char *path,
 }
 
 static void
-serve_gopher_post(const struct serve_ctx *sc, const char *path,
-    struct capsule_obj *o, bool dir_index, struct response *r)
+serve_gopher_post_entry(const struct serve_ctx *sc,
+    const struct cache_entry *e, const char *path, bool dir_index,
+    struct response *r)
 {
-	struct cache_entry	*e;
-
-	if ((e = serve_rendered_ok(sc, o->fd, &o->st, path)) == NULL) {
+	if (e == NULL || e->post.errstr != NULL) {
 		serve_gopher_error(r, "This post cannot be rendered");
 		return;
 	}
@@ -1172,6 +1209,14 @@ serve_gopher_post(const struct serve_ctx *sc, const char *path,
 		return;
 	}
 	serve_gopher_gemtext(sc, buf_span(&e->post.gmi), path, dir_index, r);
+}
+
+static void
+serve_gopher_post(const struct serve_ctx *sc, const char *path,
+    struct capsule_obj *o, bool dir_index, struct response *r)
+{
+	serve_gopher_post_entry(sc, serve_rendered(sc, o->fd, &o->st, path),
+	    path, dir_index, r);
 }
 
 /* A gophermap in the directory replaces the generated menu. */
@@ -1316,23 +1361,26 @@ serve_gopher_listing(const struct serve_ctx *sc, struct span gmi,
 }
 
 /*
- * A file or a listing this worker keeps, checked with one stat.  In a
- * directory a gophermap takes the place of its index or listing: one
- * made since a listing was kept would have changed the directory, but
- * one already there then still wins.
+ * A file, listing or post this worker keeps, checked with a stat or two.
+ * In a directory a gophermap takes the place of its index or listing:
+ * one made since a listing was kept would have changed the directory,
+ * but one already there then still wins.
  */
 static bool
 serve_gopher_cached(const struct serve_ctx *sc,
     const struct gemini_request *req, struct response *r)
 {
-	struct cache_entry	*e;
+	struct cache_entry	*e, *post = NULL;
 	bool			 dir = req->path[req->path_len - 1] == '/';
 
-	if ((e = serve_cached_entry(sc, req)) == NULL)
+	if ((e = serve_cached_entry(sc, req)) == NULL &&
+	    (post = serve_cached_post(sc, req)) == NULL)
 		return false;
 	if (dir && serve_gopher_map(sc, req->path, r))
 		return true;
-	if (e->is_listing)
+	if (post != NULL)
+		serve_gopher_post_entry(sc, post, req->path, dir, r);
+	else if (e->is_listing)
 		serve_gopher_listing(sc, buf_span(&e->data), req->path, r);
 	else
 		serve_gopher_kept(sc, e, req->path, dir, r);

@@ -183,6 +183,50 @@ test_stat_file(void)
 }
 
 static void
+unlink_in(const char *rel)
+{
+	char	path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	unlink(path);
+}
+
+/* The post behind a .gmi address or a directory, while no file is there. */
+static void
+test_stat_post(void)
+{
+	struct capsule_obj	o;
+	struct capsule		c;
+	struct buf		err;
+	struct stat		st;
+
+	put("post.md", "# Post\n");
+	put("docs/index.md", "# Docs\n");
+	buf_init(&err, 1024);
+	CHECK_INT(0, capsule_open(&c, root, &err));
+	resolve("/post.gmi", &o);
+	CHECK_INT(CAPSULE_POST, o.kind);
+	CHECK_INT(0, capsule_stat_post(&c, "/post.gmi", 9, &st));
+	CHECK(st.st_ino == o.st.st_ino && st.st_dev == o.st.st_dev);
+	capsule_obj_free(&o);
+	CHECK_INT(0, capsule_stat_post(&c, "/docs/", 6, &st));
+	CHECK_INT(7, st.st_size);
+	/* A file of the .gmi name, or an index.gmi, wins. */
+	put("post.gmi", "# File\n");
+	CHECK_INT(-1, capsule_stat_post(&c, "/post.gmi", 9, &st));
+	unlink_in("post.gmi");
+	CHECK_INT(-1, capsule_stat_post(&c, "/", 1, &st));
+	CHECK_INT(-1, capsule_stat_post(&c, "/none.gmi", 9, &st));
+	CHECK_INT(-1, capsule_stat_post(&c, "/post.md", 8, &st));
+	CHECK_INT(-1, capsule_stat_post(&c, "/post", 5, &st));
+	CHECK_INT(-1, capsule_stat_post(&c, "/.post.gmi", 10, &st));
+	capsule_close(&c);
+	buf_free(&err);
+	unlink_in("post.md");
+	unlink_in("docs/index.md");
+}
+
+static void
 test_root_listing_twice(void)
 {
 	struct capsule		c;
@@ -266,6 +310,7 @@ main(void)
 	RUN(test_listing_sorted_dirs_first_encoded);
 	RUN(test_dotfiles_and_escapes_not_found);
 	RUN(test_stat_file);
+	RUN(test_stat_post);
 	RUN(test_root_listing_twice);
 	RUN(test_mime_types);
 	RUN(test_missing_root_names_path);

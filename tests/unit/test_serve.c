@@ -402,6 +402,45 @@ test_listing_cached_until_directory_changes(void)
 }
 
 /*
+ * A post served again is found by two stats; a file put in its place
+ * wins at once, and an edit to the post shows on the next request.
+ */
+static void
+test_cached_post_gives_way(void)
+{
+	char	path[256];
+	bool	hit;
+
+	put("blog/c.md", "---\ntitle: Gamma\n---\nthird\n");
+	CHECK(strncmp(answer("/blog/c.gmi"),
+	    "20 text/gemini; charset=utf-8; lang=en|# Gamma\n\nthird\n", 54) == 0);
+	CHECK(from_cache("/blog/c.gmi", "third\n"));
+	CHECK(gopher_has("/blog/c.gmi", "third", &hit) && hit);
+	put("blog/c.gmi", "# A real file\n");
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# A real file\n",
+	    answer("/blog/c.gmi"));
+	CHECK(gopher_has("/blog/c.gmi", "A real file", &hit));
+	snprintf(path, sizeof(path), "%s/blog/c.gmi", root);
+	CHECK(unlink(path) == 0);
+	put("blog/c.md", "---\ntitle: Gamma\ndraft: true\n---\nthird\n");
+	CHECK_STR("51 Not found|", answer("/blog/c.gmi"));
+	CHECK_STR("51 Not found|", answer("/blog/c.gmi"));
+	snprintf(path, sizeof(path), "%s/blog/c.md", root);
+	CHECK(unlink(path) == 0);
+	CHECK_STR("51 Not found|", answer("/blog/c.gmi"));
+	/* A directory's index.md, until an index.gmi takes its place. */
+	snprintf(path, sizeof(path), "%s/about", root);
+	CHECK(mkdir(path, 0755) == 0);
+	put("about/index.md", "# About\n");
+	CHECK(strncmp(answer("/about/"),
+	    "20 text/gemini; charset=utf-8; lang=en|# About\n", 47) == 0);
+	CHECK(from_cache("/about/", "# About\n"));
+	put("about/index.gmi", "# About, by hand\n");
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# About, by hand\n",
+	    answer("/about/"));
+}
+
+/*
  * Over Gopher too, a small file is read once and then served from the
  * cache after one stat, as it is (a text file) or converted (gemtext),
  * and an edit shows on the next request.
@@ -764,6 +803,7 @@ main(void)
 	RUN(test_large_file_streamed);
 	RUN(test_listing_cached_until_directory_changes);
 	RUN(test_gopher_files_cached);
+	RUN(test_cached_post_gives_way);
 	RUN(test_vhosts);
 	rc = CHECK_SUMMARY();
 	cache_free(&cache);
