@@ -1271,7 +1271,9 @@ serve_gopher_page(const struct serve_ctx *sc, struct gemini_request *req,
 		buf_init(&g.body, SERVE_BODY_MAX);
 		r->status = 0;
 	} else if (g.status == GEMINI_SUCCESS)
-		serve_gopher_gemtext(sc, buf_span(&g.body), req->path, true, r);
+		/* Made here: every link is a post, a feed, or ends in '/'. */
+		serve_gopher_convert(sc, buf_span(&g.body), req->path, true,
+		    true, r);
 	else if (g.status == GEMINI_INPUT)
 		serve_gopher_error(r, "Send a search string after a TAB");
 	else
