@@ -29,12 +29,26 @@
  */
 #define CACHE_FILE_MAX		(64 * 1024)
 
-struct cache_entry {
+/* One version of a file: what its stat must still say for a hit. */
+struct cache_version {
 	dev_t			 dev;
 	ino_t			 ino;
 	off_t			 size;
 	struct timespec		 mtime;
 	struct timespec		 ctime;		/* a rename changes it */
+};
+
+/*
+ * A file a kept page was made from, with its version then: the page is
+ * current only while every one of its files is.
+ */
+struct cache_dep {
+	char			*url;		/* the post's URL path, encoded */
+	struct cache_version	 v;
+};
+
+struct cache_entry {
+	struct cache_version	 v;
 	char			*url;		/* the URL path it was rendered for */
 	struct post		 post;		/* rendered gemtext and metadata */
 	/* A static file (is_file): its root, contents and built-in type. */
@@ -42,8 +56,14 @@ struct cache_entry {
 	int			 rootfd;
 	struct buf		 data;
 	const char		*mime;		/* static string */
-	/* A generated listing (is_file too): the identity is its directory's. */
+	/*
+	 * A page generated for a directory (is_file too): its listing, or
+	 * its feed, made from the posts in deps as well.  The identity is
+	 * the directory's.
+	 */
 	bool			 is_listing;
+	struct cache_dep	*deps;
+	size_t			 ndeps;
 	size_t			 bytes;		/* what it counts against the cap */
 	struct cache_entry	*hnext;		/* bucket chain */
 	struct cache_entry	*prev;		/* LRU list, most recent first */
@@ -109,11 +129,24 @@ struct cache_entry *cache_insert_file(struct cache *c, int rootfd,
 	    struct buf *data);
 
 /*
- * Keep the generated text/gemini listing of the directory described by
- * st, served for url under rootfd, as cache_insert_file keeps a file.
+ * Keep the text/gemini page generated for the directory described by st
+ * (its listing or feed), served for url under rootfd, as
+ * cache_insert_file keeps a file.  The entry also takes over deps, the
+ * ndeps files the page was made from (NULL and 0 for a listing); they
+ * are freed when memory runs out.
  */
 struct cache_entry *cache_insert_listing(struct cache *c, int rootfd,
-	    const struct stat *st, const char *url, struct buf *page);
+	    const struct stat *st, const char *url, struct buf *page,
+	    struct cache_dep *deps, size_t ndeps);
+
+/* Free an array of deps not handed to cache_insert_listing. */
+void	cache_deps_free(struct cache_dep *deps, size_t ndeps);
+
+/* The version of the file st describes. */
+void	cache_version_of(struct cache_version *v, const struct stat *st);
+
+/* True when st describes version v of a file. */
+bool	cache_version_is(const struct cache_version *v, const struct stat *st);
 
 /* Forget one entry found stale by its caller (a miss). */
 void	cache_drop(struct cache *c, struct cache_entry *e);

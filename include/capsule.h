@@ -43,7 +43,9 @@ struct capsule_obj {
 	 * For CAPSULE_LISTING: the page will be the same for as long as the
 	 * directory's identity and times (in st) are.  Not so when an entry
 	 * may be a symbolic link, an index exists but could not be opened,
-	 * or the directory changed too recently for its times to tell.
+	 * or the directory changed too recently for its times to tell.  For
+	 * CAPSULE_FEED the same holds of the set of its posts (the last two
+	 * rules apply); each post's own version is the caller's to check.
 	 */
 	bool			 cacheable;
 	struct buf		 location;	/* for CAPSULE_REDIRECT */
@@ -124,11 +126,23 @@ typedef int	(*capsule_post_fn)(void *arg, const char *url, int fd,
 /*
  * Call fn for every post (a *.md file other than index.md, not a dotfile)
  * in the directory dir ("/blog/", with its slash), and in its
- * subdirectories too when recursive.  Returns 0, or -1 when the directory
- * cannot be read or fn stopped the walk.
+ * subdirectories too when recursive.  A post that is a symbolic link is
+ * never visited.  When partial is not NULL, it tells whether the walk
+ * may have left out a post that a later walk of the same directory could
+ * visit (one that could not be opened now, or one past the limit).
+ * Returns 0, or -1 when the directory cannot be read or fn stopped the
+ * walk.
  */
 int	capsule_posts(const struct capsule *c, const char *dir, bool recursive,
-	    capsule_post_fn fn, void *arg);
+	    capsule_post_fn fn, void *arg, bool *partial);
+
+/*
+ * The stat of the file a walk of capsule_posts visited for the post url
+ * (encoded, as the walk gives it: "/blog/x.gmi" is "blog/x.md"), taken as
+ * the walk opened it, not following a link.  Returns 0, or -1 with errno.
+ */
+int	capsule_stat_source(const struct capsule *c, const char *url,
+	    struct stat *st);
 
 /*
  * True when the percent-encoded path names a regular file inside the

@@ -39,7 +39,7 @@ cache_chain(struct cache *c, const struct cache_entry *e)
 {
 	if (e->is_file)
 		return &c->files[cache_file_bucket(e->rootfd, e->url)];
-	return &c->buckets[cache_bucket(e->dev, e->ino)];
+	return &c->buckets[cache_bucket(e->v.dev, e->v.ino)];
 }
 
 static void
@@ -82,19 +82,46 @@ cache_remove(struct cache *c, struct cache_entry *e)
 	c->count--;
 	post_free(&e->post);
 	buf_free(&e->data);
+	cache_deps_free(e->deps, e->ndeps);
 	free(e->url);
 	free(e);
+}
+
+void
+cache_deps_free(struct cache_dep *deps, size_t ndeps)
+{
+	size_t	i;
+
+	for (i = 0; i < ndeps; i++)
+		free(deps[i].url);
+	free(deps);
+}
+
+void
+cache_version_of(struct cache_version *v, const struct stat *st)
+{
+	v->dev = st->st_dev;
+	v->ino = st->st_ino;
+	v->size = st->st_size;
+	v->mtime = st->st_mtim;
+	v->ctime = st->st_ctim;
+}
+
+bool
+cache_version_is(const struct cache_version *v, const struct stat *st)
+{
+	return v->dev == st->st_dev && v->ino == st->st_ino &&
+	    v->size == st->st_size &&
+	    v->mtime.tv_sec == st->st_mtim.tv_sec &&
+	    v->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	    v->ctime.tv_sec == st->st_ctim.tv_sec &&
+	    v->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
 bool
 cache_is_current(const struct cache_entry *e, const struct stat *st)
 {
-	return e->dev == st->st_dev && e->ino == st->st_ino &&
-	    e->size == st->st_size &&
-	    e->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	    e->ctime.tv_sec == st->st_ctim.tv_sec &&
-	    e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+	return cache_version_is(&e->v, st);
 }
 
 void
@@ -118,11 +145,7 @@ cache_link(struct cache *c, struct cache_entry *e, const struct stat *st)
 {
 	struct cache_entry	**pp;
 
-	e->dev = st->st_dev;
-	e->ino = st->st_ino;
-	e->size = st->st_size;
-	e->mtime = st->st_mtim;
-	e->ctime = st->st_ctim;
+	cache_version_of(&e->v, st);
 	pp = cache_chain(c, e);
 	e->hnext = *pp;
 	*pp = e;
@@ -139,7 +162,7 @@ cache_find(struct cache *c, const struct stat *st, const char *url)
 	for (e = c->buckets[cache_bucket(st->st_dev, st->st_ino)]; e != NULL;
 	    e = next) {
 		next = e->hnext;
-		if (e->dev != st->st_dev || e->ino != st->st_ino ||
+		if (e->v.dev != st->st_dev || e->v.ino != st->st_ino ||
 		    strcmp(e->url, url) != 0)
 			continue;
 		if (!cache_is_current(e, st)) {
@@ -215,13 +238,24 @@ cache_insert_file(struct cache *c, int rootfd, const struct stat *st,
 
 struct cache_entry *
 cache_insert_listing(struct cache *c, int rootfd, const struct stat *st,
-    const char *url, struct buf *page)
+    const char *url, struct buf *page, struct cache_dep *deps, size_t ndeps)
 {
 	struct cache_entry	*e;
+	size_t			 i, extra = ndeps * sizeof(*deps);
 
+	for (i = 0; i < ndeps; i++)
+		extra += strlen(deps[i].url) + 1;
 	e = cache_insert_file(c, rootfd, st, url, "text/gemini", page);
-	if (e != NULL)
-		e->is_listing = true;
+	if (e == NULL) {
+		cache_deps_free(deps, ndeps);
+		return NULL;
+	}
+	e->is_listing = true;
+	e->deps = deps;
+	e->ndeps = ndeps;
+	/* On the entry and the total alike: removing it takes off both. */
+	e->bytes += extra;
+	c->bytes += extra;
 	return e;
 }
 

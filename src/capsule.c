@@ -453,6 +453,7 @@ capsule_directory(int dirfd, const char *path, size_t path_len,
 	o->mime = "text/gemini";
 	if (capsule_dir_has_posts(dirfd)) {
 		o->kind = CAPSULE_FEED;
+		o->cacheable = no_index && capsule_is_settled(&o->st);
 		return 0;
 	}
 	o->kind = CAPSULE_LISTING;
@@ -655,6 +656,31 @@ capsule_stat_post(const struct capsule *c, const char *path, size_t path_len,
 }
 
 int
+capsule_stat_source(const struct capsule *c, const char *url,
+    struct stat *st)
+{
+	struct buf	dec;
+	bool		has_nul = false;
+	char		rel[CAPSULE_PATH_MAX];
+	size_t		n;
+	int		rc = -1;
+
+	buf_init(&dec, CAPSULE_PATH_MAX);
+	errno = ENOENT;
+	if (url_decode(span_cstr(url), &dec, &has_nul) == 0 && !has_nul &&
+	    buf_cstr(&dec) != NULL &&
+	    capsule_rel_path(dec.p, dec.len, rel, &n) == 0 &&
+	    capsule_has_suffix(rel, n, ".gmi")) {
+		memcpy(rel + n - 4, ".md", 4);
+		/* As the walk opened it: a link in its place is no post. */
+		if (fstatat(c->rootfd, rel, st, AT_SYMLINK_NOFOLLOW) == 0)
+			rc = S_ISREG(st->st_mode) ? 0 : -1;
+	}
+	buf_free(&dec);
+	return rc;
+}
+
+int
 capsule_stat_dir(const struct capsule *c, const char *path, size_t path_len,
     struct stat *st)
 {
@@ -739,6 +765,7 @@ struct capsule_walk {
 	void		*arg;
 	size_t		 posts;
 	bool		 recursive;
+	bool		 partial;	/* a post left out, maybe not for good */
 };
 
 static int	capsule_walk_dir(struct capsule_walk *, int, struct buf *, int);
@@ -755,10 +782,12 @@ capsule_walk_entry(struct capsule_walk *w, int dirfd, const char *name,
 		return 0;
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC | O_NOCTTY);
-	if (fd == -1)
-		return 0;
-	if (fstat(fd, &st) == -1) {
-		close(fd);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		/* A link is never followed; anything else may open later. */
+		if (errno != ELOOP && capsule_is_post_name(name))
+			w->partial = true;
+		if (fd != -1)
+			close(fd);
 		return 0;
 	}
 	if (S_ISDIR(st.st_mode) && w->recursive && depth < CAPSULE_WALK_DEPTH) {
@@ -766,8 +795,10 @@ capsule_walk_entry(struct capsule_walk *w, int dirfd, const char *name,
 		    buf_putc(url, '/') == 0)
 			rc = capsule_walk_dir(w, fd, url, depth + 1);
 	} else if (S_ISREG(st.st_mode) && capsule_is_post_name(name)) {
-		if (++w->posts > CAPSULE_WALK_POSTS)
+		if (++w->posts > CAPSULE_WALK_POSTS) {
+			w->partial = true;
 			rc = -1;
+		}
 		else if (url_encode_path(span_make(name, strlen(name) - 3),
 		    url) == 0 && buf_puts(url, ".gmi") == 0 &&
 		    buf_cstr(url) != NULL)
@@ -801,9 +832,9 @@ capsule_walk_dir(struct capsule_walk *w, int dirfd, struct buf *url, int depth)
 
 int
 capsule_posts(const struct capsule *c, const char *dir, bool recursive,
-    capsule_post_fn fn, void *arg)
+    capsule_post_fn fn, void *arg, bool *partial)
 {
-	struct capsule_walk	w = { fn, arg, 0, recursive };
+	struct capsule_walk	w = { fn, arg, 0, recursive, false };
 	struct buf		url;
 	size_t			n = strlen(dir);
 	int			fd, rc;
@@ -830,6 +861,8 @@ capsule_posts(const struct capsule *c, const char *dir, bool recursive,
 	    capsule_walk_dir(&w, fd, &url, 0) : -1;
 	buf_free(&url);
 	close(fd);
+	if (partial != NULL)
+		*partial = w.partial || rc == -1;
 	return rc;
 }
 

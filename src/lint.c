@@ -92,7 +92,7 @@ lint_main(int argc, char *argv[])
 		return 2;
 	}
 	buf_free(&err);
-	rc = capsule_posts(&l.capsule, "/", true, lint_post, &l);
+	rc = capsule_posts(&l.capsule, "/", true, lint_post, &l, NULL);
 	capsule_close(&l.capsule);
 	if (rc == -1) {
 		fprintf(stderr, "capsuled: %s: cannot read every directory\n",

@@ -181,16 +181,6 @@ serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
 	return cache_insert(sc->cache, st, url, &p);
 }
 
-/* The rendered post, or NULL when it cannot be served (logged). */
-static struct cache_entry *
-serve_rendered_ok(const struct serve_ctx *sc, int fd, const struct stat *st,
-    const char *url)
-{
-	struct cache_entry	*e = serve_rendered(sc, fd, st, url);
-
-	return e != NULL && e->post.errstr == NULL ? e : NULL;
-}
-
 /* The answer for a rendered post, or for one that could not be (NULL). */
 static void
 serve_post_entry(const struct serve_ctx *sc, const struct cache_entry *e,
@@ -249,7 +239,59 @@ struct serve_posts {
 	size_t			 n;
 	size_t			 cap;
 	bool			 failed;
+	/* With keep_deps: every post looked at, for a page to be kept. */
+	bool			 keep_deps;
+	struct cache_dep	*deps;
+	size_t			 ndeps;
+	size_t			 depcap;
+	bool			 partial;	/* the page may not be kept */
 };
+
+/*
+ * Keep a feed page made for dir, with the posts in sp it was made from
+ * (they pass to the cache).  Nothing is kept when memory runs out; the
+ * page already made is still the answer.
+ */
+static void
+serve_keep_feed(const struct serve_ctx *sc, const char *dir,
+    const struct capsule_obj *o, struct span page, struct serve_posts *sp)
+{
+	struct buf	copy;
+
+	buf_init(&copy, CAPSULE_LISTING_MAX);
+	if (buf_append_span(&copy, page) == -1) {
+		buf_free(&copy);
+		return;
+	}
+	cache_insert_listing(sc->cache, sc->capsule->rootfd, &o->st, dir,
+	    &copy, sp->deps, sp->ndeps);
+	sp->deps = NULL;
+	sp->ndeps = 0;
+}
+
+/* Note a post the page was made from; past a failure, the page is not kept. */
+static void
+serve_note_dep(struct serve_posts *sp, const char *url, const struct stat *st)
+{
+	struct cache_dep	*nv;
+
+	if (!sp->keep_deps || sp->partial)
+		return;
+	if (sp->ndeps == sp->depcap) {
+		sp->depcap = sp->depcap ? sp->depcap * 2 : 16;
+		nv = mem_realloc(sp->deps, sp->depcap * sizeof(*nv));
+		if (nv == NULL) {
+			sp->partial = true;
+			return;
+		}
+		sp->deps = nv;
+	}
+	if ((sp->deps[sp->ndeps].url = mem_strdup(url)) == NULL) {
+		sp->partial = true;
+		return;
+	}
+	cache_version_of(&sp->deps[sp->ndeps++].v, st);
+}
 
 /*
  * A post behind a client-certificate rule shows in no list, feed or
@@ -275,8 +317,11 @@ serve_collect(void *arg, const char *url, int fd, const struct stat *st)
 
 	if (serve_hidden_post(sp->sc, url))
 		return 0;
-	if ((e = serve_rendered_ok(sp->sc, fd, st, url)) == NULL ||
-	    e->post.meta.draft)
+	serve_note_dep(sp, url, st);
+	/* Not even a remembered failure: this post may do better next time. */
+	if ((e = serve_rendered(sp->sc, fd, st, url)) == NULL)
+		sp->partial = true;
+	if (e == NULL || e->post.errstr != NULL || e->post.meta.draft)
 		return 0;
 	if (sp->n == sp->cap) {
 		sp->cap = sp->cap ? sp->cap * 2 : 32;
@@ -296,15 +341,20 @@ serve_collect(void *arg, const char *url, int fd, const struct stat *st)
 
 static int
 serve_gather(const struct serve_ctx *sc, const char *dir, bool recursive,
-    struct serve_posts *sp)
+    bool keep_deps, struct serve_posts *sp)
 {
+	bool	partial = false;
+
 	memset(sp, 0, sizeof(*sp));
 	sp->sc = sc;
-	if (capsule_posts(sc->capsule, dir, recursive, serve_collect, sp) == -1
-	    && sp->failed) {
+	sp->keep_deps = keep_deps;
+	if (capsule_posts(sc->capsule, dir, recursive, serve_collect, sp,
+	    &partial) == -1 && sp->failed) {
 		free(sp->v);
+		cache_deps_free(sp->deps, sp->ndeps);
 		return -1;
 	}
+	sp->partial = sp->partial || partial;
 	feed_sort(sp->v, sp->n);
 	return 0;
 }
@@ -346,15 +396,21 @@ serve_success_body(const struct serve_ctx *sc, struct response *r,
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 }
 
+/*
+ * The feed page of a directory of posts into r.  When keep is the lookup
+ * of that directory and says its page may be kept, the page goes into
+ * the cache with every post it was made from.
+ */
 static void
 serve_feed(const struct serve_ctx *sc, const char *dir, bool atom,
-    struct response *r)
+    const struct capsule_obj *keep, struct response *r)
 {
 	struct serve_posts	 sp;
 	char			 title[256], base[GEMINI_HOST_MAX + 16];
 	int			 rc;
 
-	if (serve_gather(sc, dir, false, &sp) == -1) {
+	keep = keep != NULL && keep->cacheable && !atom ? keep : NULL;
+	if (serve_gather(sc, dir, false, keep != NULL, &sp) == -1) {
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 		return;
 	}
@@ -371,6 +427,9 @@ serve_feed(const struct serve_ctx *sc, const char *dir, bool atom,
 		rc = feed_index(&r->body, dir, title, sp.v, sp.n);
 		serve_success_body(sc, r, "text/gemini", rc);
 	}
+	if (keep != NULL && !sp.partial && r->status == GEMINI_SUCCESS)
+		serve_keep_feed(sc, dir, keep, buf_span(&r->body), &sp);
+	cache_deps_free(sp.deps, sp.ndeps);
 	free(sp.v);
 }
 
@@ -382,7 +441,7 @@ serve_tags(const struct serve_ctx *sc, const struct gemini_request *req,
 	struct span		 tag;
 	int			 rc;
 
-	if (serve_gather(sc, "/", true, &sp) == -1) {
+	if (serve_gather(sc, "/", true, false, &sp) == -1) {
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 		return;
 	}
@@ -420,7 +479,7 @@ serve_search(const struct serve_ctx *sc, const struct gemini_request *req,
 		serve_status(r, GEMINI_BAD_REQUEST, "Malformed search query");
 		return;
 	}
-	if (serve_gather(sc, "/", true, &sp) == -1) {
+	if (serve_gather(sc, "/", true, false, &sp) == -1) {
 		buf_free(&q);
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 		return;
@@ -510,6 +569,20 @@ serve_file_bytes(const struct serve_ctx *sc, const struct gemini_request *req,
  * its bytes are what that lookup would give now.  Anything else,
  * including a file gone, takes the long way (NULL).
  */
+/* True when every post a kept feed page was made from is as it was. */
+static bool
+serve_deps_current(const struct serve_ctx *sc, const struct cache_entry *e)
+{
+	struct stat	st;
+	size_t		i;
+
+	for (i = 0; i < e->ndeps; i++)
+		if (capsule_stat_source(sc->capsule, e->deps[i].url,
+		    &st) == -1 || !cache_version_is(&e->deps[i].v, &st))
+			return false;
+	return true;
+}
+
 static struct cache_entry *
 serve_cached_entry(const struct serve_ctx *sc, const struct gemini_request *req)
 {
@@ -523,7 +596,8 @@ serve_cached_entry(const struct serve_ctx *sc, const struct gemini_request *req)
 	rc = e->is_listing ?
 	    capsule_stat_dir(sc->capsule, req->path, req->path_len, &st) :
 	    capsule_stat_file(sc->capsule, req->path, req->path_len, &st);
-	if (rc == -1 || !cache_is_current(e, &st)) {
+	if (rc == -1 || !cache_is_current(e, &st) ||
+	    !serve_deps_current(sc, e)) {
 		cache_drop(sc->cache, e);
 		return NULL;
 	}
@@ -556,7 +630,7 @@ serve_keep_listing(const struct serve_ctx *sc, const char *url,
 	if (!o->cacheable)
 		return NULL;
 	return cache_insert_listing(sc->cache, sc->capsule->rootfd, &o->st,
-	    url, &o->body);
+	    url, &o->body, NULL, 0);
 }
 
 /*
@@ -607,14 +681,14 @@ serve_object(const struct serve_ctx *sc, const struct gemini_request *req,
 		serve_post(sc, req, o, r);
 		return;
 	case CAPSULE_FEED:
-		serve_feed(sc, req->path, false, r);
+		serve_feed(sc, req->path, false, o, r);
 		return;
 	case CAPSULE_ATOM: {
 		char	dir[GEMINI_URL_MAX + 1];
 
 		snprintf(dir, sizeof(dir), "%.*s", (int)(req->path_len - 8),
 		    req->path);
-		serve_feed(sc, dir, true, r);
+		serve_feed(sc, dir, true, NULL, r);
 		return;
 	}
 	case CAPSULE_ERROR:
@@ -1250,7 +1324,7 @@ serve_gopher_map(const struct serve_ctx *sc, const char *dir,
 /* Feed, tag and search pages are made as gemtext, then become menus. */
 static void
 serve_gopher_page(const struct serve_ctx *sc, struct gemini_request *req,
-    bool atom, struct response *r)
+    bool atom, const struct capsule_obj *keep, struct response *r)
 {
 	struct response	g;
 	char		base[GOPHER_SELECTOR_MAX + 2];
@@ -1259,12 +1333,12 @@ serve_gopher_page(const struct serve_ctx *sc, struct gemini_request *req,
 	if (atom) {
 		snprintf(base, sizeof(base), "%.*s", (int)(req->path_len - 8),
 		    req->path);
-		serve_feed(sc, base, true, &g);
+		serve_feed(sc, base, true, NULL, &g);
 	} else if (strcmp(req->path, "/search") == 0 || strcmp(req->path,
 	    "/tags/") == 0 || serve_is_tag_path(req))
 		serve_virtual(sc, req, &g);
 	else
-		serve_feed(sc, req->path, false, &g);
+		serve_feed(sc, req->path, false, keep, &g);
 	if (g.status == GEMINI_SUCCESS && atom) {
 		buf_free(&r->body);
 		r->body = g.body;
@@ -1444,10 +1518,10 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 		serve_gopher_post(sc, req.path, &o, dir, r);
 		break;
 	case CAPSULE_FEED:
-		serve_gopher_page(sc, &req, false, r);
+		serve_gopher_page(sc, &req, false, &o, r);
 		break;
 	case CAPSULE_ATOM:
-		serve_gopher_page(sc, &req, true, r);
+		serve_gopher_page(sc, &req, true, NULL, r);
 		break;
 	case CAPSULE_LISTING:
 		e = serve_keep_listing(sc, req.path, &o);
@@ -1457,7 +1531,7 @@ serve_gopher_path(const struct serve_ctx *sc0, const struct gopher_request *gr,
 	case CAPSULE_NOT_FOUND:
 		if (strcmp(req.path, "/search") == 0 || strcmp(req.path,
 		    "/tags/") == 0 || serve_is_tag_path(&req))
-			serve_gopher_page(sc, &req, false, r);
+			serve_gopher_page(sc, &req, false, NULL, r);
 		else
 			serve_gopher_error(r, "Not found");
 		break;

@@ -441,6 +441,42 @@ test_cached_post_gives_way(void)
 }
 
 /*
+ * A directory's feed page is kept with the posts it was made from: an
+ * edit to one of them, a post turned into a draft or a new post shows on
+ * the next request, over Gemini and Gopher.
+ */
+static void
+test_feed_kept_until_a_post_changes(void)
+{
+	const char	*a = "---\ntitle: Alpha\ndate: 2026-01-02\n"
+			    "tags: [x, Two Words]\n---\nfirst zebra\n";
+	const char	*b = "---\ntitle: Beta\ndate: 2026-02-03\nlang: de\n"
+			    "tags: [x]\n---\nsecond\n";
+	char		 path[256];
+	bool		 hit;
+
+	wait_settled("blog");
+	CHECK(strstr(answer("/blog/"), "=> a.gmi 2026-01-02 - Alpha\n") != NULL);
+	CHECK(from_cache("/blog/", "=> a.gmi 2026-01-02 - Alpha\n"));
+	CHECK(gopher_has("/blog/", "2026-01-02 Alpha\t", &hit) && hit);
+	/* Rewritten in place: the directory does not change, the post does. */
+	put("blog/a.md", "---\ntitle: Alpha, again\ndate: 2026-01-02\n---\n"
+	    "first\n");
+	CHECK(strstr(answer("/blog/"), " - Alpha, again\n") != NULL);
+	CHECK(from_cache("/blog/", " - Alpha, again\n"));
+	put("blog/b.md", "---\ntitle: Beta\ndraft: true\n---\nsecond\n");
+	CHECK(strstr(answer("/blog/"), "Beta") == NULL);
+	CHECK(gopher_has("/blog/", "Alpha, again", &hit) && hit);
+	put("blog/e.md", "---\ntitle: Epsilon\ndate: 2026-05-06\n---\nfifth\n");
+	CHECK(strstr(answer("/blog/"), "=> e.gmi 2026-05-06 - Epsilon\n") != NULL);
+	snprintf(path, sizeof(path), "%s/blog/e.md", root);
+	CHECK(unlink(path) == 0);
+	CHECK(strstr(answer("/blog/"), "Epsilon") == NULL);
+	put("blog/a.md", a);
+	put("blog/b.md", b);
+}
+
+/*
  * Over Gopher too, a small file is read once and then served from the
  * cache after one stat, as it is (a text file) or converted (gemtext),
  * and an edit shows on the next request.
@@ -804,6 +840,7 @@ main(void)
 	RUN(test_listing_cached_until_directory_changes);
 	RUN(test_gopher_files_cached);
 	RUN(test_cached_post_gives_way);
+	RUN(test_feed_kept_until_a_post_changes);
 	RUN(test_vhosts);
 	rc = CHECK_SUMMARY();
 	cache_free(&cache);
