@@ -96,6 +96,34 @@ test_edited_post_rerendered() {
 	rm -f "$_f"
 }
 
+# Each worker keeps a directory's feed page; an edit to a post in place
+# (no change to the directory) must still show in it on the next request.
+test_edited_post_updates_kept_feed() {
+	_d=$SERVER_DIR/capsule/journal
+	mkdir -p "$_d"
+	printf -- '---\ntitle: Old title\ndate: 2026-04-01\n---\nx\n' >"$_d/day.md"
+	sleep 2.1
+	for _i in 1 2 3 4; do
+		gem_body /journal/ | grep -q '^=> day.gmi 2026-04-01 - Old title$' ||
+		    fail "feed lacks the post"
+		curl -s --max-time 10 "gopher://127.0.0.1:$GOPHER_PORT/1/journal/" |
+		    grep -q '^02026-04-01 Old title	' || fail "menu lacks the post"
+	done
+	printf -- '---\ntitle: New title\ndate: 2026-04-01\n---\ny\n' >"$_d/day.md"
+	for _i in 1 2 3 4; do
+		gem_body /journal/ | grep -q ' - New title$' ||
+		    fail "request $_i still has the old title"
+		curl -s --max-time 10 "gopher://127.0.0.1:$GOPHER_PORT/1/journal/" |
+		    grep -q '^02026-04-01 New title	' ||
+		    fail "Gopher request $_i still has the old title"
+	done
+	printf -- '---\ntitle: New title\ndraft: true\n---\ny\n' >"$_d/day.md"
+	for _i in 1 2 3 4; do
+		gem_body /journal/ | grep -q 'New title' && fail "draft still listed"
+	done
+	rm -rf "$_d"
+}
+
 test_broken_yaml_still_served_and_logged() {
 	printf -- '---\ntitle: [unclosed\ndate: 2026-01-01\n---\nBody text here.\n' \
 	    >"$SERVER_DIR/capsule/blog/broken-yaml.md"
