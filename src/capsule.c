@@ -611,19 +611,33 @@ capsule_stat_rel(const struct capsule *c, const char *rel, mode_t kind,
 	return 0;
 }
 
+/*
+ * For a path ending in '/', put the index.gmi a lookup serves after rel
+ * (n bytes long).  Returns rel's new length.
+ */
+static size_t
+capsule_rel_index(const char *path, size_t path_len, char *rel, size_t n)
+{
+	static const char	index[] = "/index.gmi";
+	const char		*add = n > 0 ? index : index + 1;
+	size_t			 m = strlen(add);
+
+	if (path[path_len - 1] != '/')
+		return n;
+	memcpy(rel + n, add, m + 1);
+	return n + m;
+}
+
 int
 capsule_stat_file(const struct capsule *c, const char *path, size_t path_len,
     struct stat *st)
 {
-	static const char	index[] = "/index.gmi";
-	char			rel[CAPSULE_PATH_MAX + sizeof(index)];
-	size_t			n;
+	char	rel[CAPSULE_PATH_MAX + sizeof("/index.gmi")];
+	size_t	n;
 
 	if (capsule_rel_path(path, path_len, rel, &n) == -1)
 		return -1;
-	if (path[path_len - 1] == '/')
-		memcpy(rel + n, n > 0 ? index : index + 1, sizeof(index) -
-		    (n > 0 ? 0 : 1));
+	capsule_rel_index(path, path_len, rel, n);
 	return capsule_stat_rel(c, rel, S_IFREG, st);
 }
 
@@ -631,17 +645,13 @@ int
 capsule_stat_post(const struct capsule *c, const char *path, size_t path_len,
     struct stat *st)
 {
-	static const char	index[] = "/index.gmi";
-	char			rel[CAPSULE_PATH_MAX + sizeof(index)];
-	size_t			n, end;
+	char	rel[CAPSULE_PATH_MAX + sizeof("/index.gmi")];
+	size_t	n;
 
 	if (capsule_rel_path(path, path_len, rel, &n) == -1)
 		return -1;
-	if (path[path_len - 1] == '/') {
-		memcpy(rel + n, n > 0 ? index : index + 1, sizeof(index) -
-		    (n > 0 ? 0 : 1));
-		n += sizeof(index) - (n > 0 ? 1 : 2);
-	} else if (!capsule_has_suffix(rel, n, ".gmi")) {
+	n = capsule_rel_index(path, path_len, rel, n);
+	if (!capsule_has_suffix(rel, n, ".gmi")) {
 		errno = ENOENT;
 		return -1;
 	}
@@ -650,8 +660,7 @@ capsule_stat_post(const struct capsule *c, const char *path, size_t path_len,
 		errno = EEXIST;
 		return -1;
 	}
-	end = n - 4;
-	memcpy(rel + end, ".md", 4);
+	memcpy(rel + n - 4, ".md", 4);
 	return capsule_stat_rel(c, rel, S_IFREG, st);
 }
 

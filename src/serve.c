@@ -1321,6 +1321,17 @@ serve_gopher_map(const struct serve_ctx *sc, const char *dir,
 	return done;
 }
 
+static void
+serve_gopher_listing(const struct serve_ctx *sc, struct span gmi,
+    const char *path, struct response *r)
+{
+	/*
+	 * A page capsuled made (listing, feed, tags, search): every link is
+	 * a post, a feed, a tag page, or a directory ending in '/'.
+	 */
+	serve_gopher_convert(sc, gmi, path, true, true, r);
+}
+
 /* Feed, tag and search pages are made as gemtext, then become menus. */
 static void
 serve_gopher_page(const struct serve_ctx *sc, struct gemini_request *req,
@@ -1345,9 +1356,7 @@ serve_gopher_page(const struct serve_ctx *sc, struct gemini_request *req,
 		buf_init(&g.body, SERVE_BODY_MAX);
 		r->status = 0;
 	} else if (g.status == GEMINI_SUCCESS)
-		/* Made here: every link is a post, a feed, or ends in '/'. */
-		serve_gopher_convert(sc, buf_span(&g.body), req->path, true,
-		    true, r);
+		serve_gopher_listing(sc, buf_span(&g.body), req->path, r);
 	else if (g.status == GEMINI_INPUT)
 		serve_gopher_error(r, "Send a search string after a TAB");
 	else
@@ -1426,14 +1435,6 @@ serve_gopher_finish(const struct serve_ctx *sc, const char *path,
 	if (r->status == 0 && strcmp(path, "/") == 0 &&
 	    serve_gopher_root_extras(sc, &r->body) == -1)
 		serve_gopher_error(r, "Out of memory");
-}
-
-static void
-serve_gopher_listing(const struct serve_ctx *sc, struct span gmi,
-    const char *path, struct response *r)
-{
-	/* capsule_listing marks each directory with its '/'. */
-	serve_gopher_convert(sc, gmi, path, true, true, r);
 }
 
 /*
