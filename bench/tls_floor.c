@@ -16,7 +16,12 @@
  * on the certificate and key given, so the key type and the settings are
  * the ones being compared.
  *
- *   tls_floor [-b body] [-i idle] [-n requests] cert key
+ * Under valgrind --tool=callgrind --collect-atstart=no, only the timed
+ * server calls of the measured connections are counted (the warm-up and
+ * the client are not), so the total is the server's instructions for
+ * -n requests: bench/instructions.sh compares capsuled with that.
+ *
+ *   tls_floor [-b body] [-i idle] [-k full|resumed] [-n requests] cert key
  */
 #include <err.h>
 #include <malloc.h>
@@ -29,6 +34,13 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define FLOOR_COUNTS	1
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#define FLOOR_COUNTS	0
+#endif
 
 #include "tls.h"
 
@@ -45,6 +57,7 @@ struct floor_run {
 	const char	*body;
 	size_t		 bodylen;
 	double		 server_ns;	/* thread CPU spent in server calls */
+	bool		 counting;	/* callgrind counts the server calls */
 	SSL_SESSION	*ticket;	/* the last ticket the client got */
 };
 
@@ -57,10 +70,19 @@ cpu_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* One timed server call: run the expression, add its CPU time. */
+/*
+ * One timed server call: run the expression, add its CPU time.  Inside
+ * the clock readings, callgrind is told to count it (a no-op when the
+ * program does not run under callgrind).
+ */
 #define SERVER_CALL(run, expr) __extension__ ({			\
 	double	 t0_ = cpu_ns();					\
-	int	 r_ = (expr);						\
+	int	 r_;							\
+	if ((run)->counting)						\
+		CALLGRIND_TOGGLE_COLLECT;				\
+	r_ = (expr);							\
+	if ((run)->counting)						\
+		CALLGRIND_TOGGLE_COLLECT;				\
 	(run)->server_ns += cpu_ns() - t0_;				\
 	r_;								\
 })
@@ -167,8 +189,10 @@ per_request_us(struct floor_run *run, long n, bool resume)
 
 	one_request(run, resume);	/* warm-up, and the first ticket */
 	run->server_ns = 0;
+	run->counting = true;
 	for (i = 0; i < n; i++)
 		one_request(run, resume);
+	run->counting = false;
 	return run->server_ns / (double)n / 1000.0;
 }
 
@@ -239,16 +263,23 @@ main(int argc, char *argv[])
 {
 	struct floor_run	 run = { 0 };
 	long			 n = 2000, idle = 2000, bodylen = 5000;
+	const char		*kind = NULL;
 	char			*body;
 	int			 ch;
 
-	while ((ch = getopt(argc, argv, "b:i:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:i:k:n:")) != -1) {
 		switch (ch) {
 		case 'b':
 			bodylen = number(optarg, 0, BODY_MAX, "-b");
 			break;
 		case 'i':
 			idle = number(optarg, 1, COUNT_MAX, "-i");
+			break;
+		case 'k':
+			if (strcmp(optarg, "full") != 0 &&
+			    strcmp(optarg, "resumed") != 0)
+				goto usage;
+			kind = optarg;
 			break;
 		case 'n':
 			n = number(optarg, 1, COUNT_MAX, "-n");
@@ -269,21 +300,27 @@ main(int argc, char *argv[])
 		errx(1, "SSL_CTX_new failed");
 	SSL_CTX_set_session_cache_mode(run.cctx, SSL_SESS_CACHE_CLIENT);
 
-	printf("openssl_full_us_per_request: %.1f\n",
-	    per_request_us(&run, n, false));
-	printf("openssl_resumed_us_per_request: %.1f\n",
-	    per_request_us(&run, n, true));
-	printf("openssl_idle_bytes_per_connection: %.0f\n",
-	    idle_bytes(&run, idle));
+	/* One kind alone is what a count under callgrind needs. */
+	if (kind == NULL || strcmp(kind, "full") == 0)
+		printf("openssl_full_us_per_request: %.1f\n",
+		    per_request_us(&run, n, false));
+	if (kind == NULL || strcmp(kind, "resumed") == 0)
+		printf("openssl_resumed_us_per_request: %.1f\n",
+		    per_request_us(&run, n, true));
+	if (kind == NULL)
+		printf("openssl_idle_bytes_per_connection: %.0f\n",
+		    idle_bytes(&run, idle));
 	printf("requests: %ld, body: %ld bytes, idle connections: %ld\n", n,
-	    bodylen, idle);
+	    bodylen, kind == NULL ? idle : 0);
+	printf("callgrind_counts_server_calls: %s\n",
+	    FLOOR_COUNTS ? "yes" : "no");
 	SSL_SESSION_free(run.ticket);
 	SSL_CTX_free(run.cctx);
 	SSL_CTX_free(run.sctx);
 	free(body);
 	return 0;
 usage:
-	fprintf(stderr, "usage: tls_floor [-b body] [-i idle] [-n requests] "
-	    "cert key\n");
+	fprintf(stderr, "usage: tls_floor [-b body] [-i idle] "
+	    "[-k full|resumed] [-n requests] cert key\n");
 	return 2;
 }
