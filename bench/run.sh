@@ -24,34 +24,9 @@
 # one hour to the next (DESIGN.md §8).
 set -eu
 
-# Molly Brown listens on every address and cannot be told otherwise, and
-# this benchmark must not put a single packet on a real network.  So the
-# whole run happens in a private network namespace whose only interface is
-# its own loopback: nothing in it is reachable from outside, and it goes
-# away with the last process.  Root gets one with unshare --net; anyone
-# else may get one inside a user namespace, where the kernel allows it.
-if [ "${CAPSULED_BENCH_NETNS:-}" != 1 ]; then
-	export CAPSULED_BENCH_NETNS=1
-	if [ "$(id -u)" -eq 0 ]; then
-		exec unshare --net -- bash "$0" "$@"
-	fi
-	exec unshare --map-root-user --net -- bash "$0" "$@"
-fi
-# However we got here, serve nothing unless loopback is all there is.
-if ip -o link show | grep -qv ': lo:'; then
-	echo "bench/run.sh: not in a private network namespace; refusing to start" >&2
-	exit 1
-fi
-ip link set lo up
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-smoke=0
-case "${1:-}" in
---smoke) smoke=1 ;;
-"") ;;
-*)	echo "usage: bench/run.sh [--smoke]" >&2; exit 2 ;;
-esac
-
-cd "$(dirname "$0")/.."
 capsuled=${CAPSULED:-build/capsuled}
 loadclient=${LOADCLIENT:-build/tests/loadclient}
 threads=${BENCH_THREADS:-2}
@@ -60,11 +35,6 @@ if [ "$smoke" = 1 ]; then
 else
 	secs=${BENCH_SECONDS:-10} runs=${BENCH_RUNS:-3} warm=${BENCH_WARMUP:-1}
 fi
-
-die() {
-	echo "bench/run.sh: $*" >&2
-	exit 1
-}
 
 tls_floor=${TLS_FLOOR:-build/bench/tls_floor}
 idle_conns=${BENCH_IDLE:-10000}
@@ -137,10 +107,7 @@ cp -R bench/content "$tmp/capsule"
 
 # One ECDSA P-256 certificate for both TLS servers: the key type sets the
 # cost of a handshake, so both must use the same.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 -subj /CN=localhost \
-    -addext subjectAltName=DNS:localhost 2>"$tmp/openssl.log" ||
-    { cat "$tmp/openssl.log" >&2; die "openssl could not make a certificate"; }
+bench_cert "$tmp"
 
 # Ports are fixed: the namespace is ours alone.
 cap_gemini=1965 cap_gopher=7070 molly_port=1966 goph_port=7071
