@@ -46,7 +46,7 @@ CLIENTBIN	:= $(CLIENTSRC:tests/client/%.c=$(BUILD)/tests/%)
 
 CONFIG		?= capsuled.yaml
 
-.PHONY: all run check test deps deps-check deps-bench bench bench-md bench-servers fuzz soak clean
+.PHONY: all run check test deps deps-check deps-bench bench bench-md bench-servers bench-instructions fuzz soak clean
 .SUFFIXES:
 
 all: $(BUILD)/capsuled
@@ -93,6 +93,15 @@ bench-servers: $(BUILD)/capsuled $(BUILD)/tests/loadclient \
 	CAPSULED=$(BUILD)/capsuled LOADCLIENT=$(BUILD)/tests/loadclient \
 	    TLS_FLOOR=$(BUILD)/bench/tls_floor \
 	    bash bench/run.sh $(BENCH_FLAGS)
+
+# Instructions per request under callgrind, capsuled next to the floor:
+# the figure a shared VM's noise does not move.  Not part of make bench.
+bench-instructions: deps-bench
+	@$(MAKE) --no-print-directory $(BUILD)/capsuled \
+	    $(BUILD)/tests/loadclient $(BUILD)/bench/tls_floor
+	CAPSULED=$(BUILD)/capsuled LOADCLIENT=$(BUILD)/tests/loadclient \
+	    TLS_FLOOR=$(BUILD)/bench/tls_floor \
+	    bash bench/instructions.sh $(BENCH_FLAGS)
 
 bench-md: $(BUILD)/bench/md2gmi_bench
 	./$(BUILD)/bench/md2gmi_bench $(BENCH_MD_FLAGS) bench/md-corpus

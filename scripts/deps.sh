@@ -10,7 +10,7 @@ set -eu
 build="gcc make pkg-config libssl-dev libyaml-dev libmd4c-dev libevent-dev openssl"
 tests="clang libclang-rt-14-dev curl libxml2-utils iproute2 mandoc systemd haproxy"
 
-bench="libmd4c-html0-dev molly-brown gophernicus socat iproute2"
+bench="libmd4c-html0-dev molly-brown gophernicus socat iproute2 valgrind"
 
 want=$build
 [ "${1:-}" = check ] && want="$build $tests"
