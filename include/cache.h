@@ -64,6 +64,12 @@ struct cache_entry {
 	bool			 is_listing;
 	struct cache_dep	*deps;
 	size_t			 ndeps;
+	/*
+	 * Rendered from a version that had not settled (capsule_is_settled):
+	 * its stat could not show an edit made within the same tick, so it
+	 * is rendered again once that version has settled.
+	 */
+	bool			 provisional;
 	size_t			 bytes;		/* what it counts against the cap */
 	struct cache_entry	*hnext;		/* bucket chain */
 	struct cache_entry	*prev;		/* LRU list, most recent first */

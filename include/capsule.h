@@ -145,6 +145,21 @@ int	capsule_stat_source(const struct capsule *c, const char *url,
 	    struct stat *st);
 
 /*
+ * True when st's modification and change times are more than a second
+ * from now.  A file rewritten within one tick of the clock that stamps it may
+ * keep its times, and with its size its whole version: what is read of a
+ * newer file may stop matching it without its stat showing the change.
+ * So only a settled version is kept on the strength of its stat.
+ */
+bool	capsule_is_settled(const struct stat *st);
+
+/*
+ * For tests: move the clock capsule_is_settled reads by seconds, so that
+ * a file written a moment ago counts as settled without a sleep.
+ */
+void	capsule_skew_clock(time_t seconds);
+
+/*
  * True when the percent-encoded path names a regular file inside the
  * capsule (the check behind links and cover images in posts).
  */

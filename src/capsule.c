@@ -22,9 +22,10 @@
 #define CAPSULE_LISTING_ENTRIES	4096
 
 /*
- * Seconds a directory must have gone unchanged before its listing may be
- * kept: a change made within one tick of the file system's clock can
- * leave its times as they were, and a second covers any tick.
+ * How far from now a file's or directory's times must be before what was
+ * read of it may be kept: a change made within one tick of the file
+ * system's clock can leave its times as they were, and a second covers
+ * any tick.
  */
 #define CAPSULE_SETTLED_SECS	1
 
@@ -295,17 +296,36 @@ fail:
 	return -1;
 }
 
-/* True when st's times are older than CAPSULE_SETTLED_SECS. */
+/* Added to the clock capsule_is_settled reads: zero but in tests. */
+static time_t	capsule_clock_skew;
+
+void
+capsule_skew_clock(time_t seconds)
+{
+	capsule_clock_skew = seconds;
+}
+
+/*
+ * A time set ahead (touch -d, a clock stepped back) settles too: the next
+ * change stamps the present, which differs from it.
+ */
 static bool
+capsule_time_is_near(const struct timespec *t, time_t now)
+{
+	return t->tv_sec >= now - CAPSULE_SETTLED_SECS &&
+	    t->tv_sec <= now + CAPSULE_SETTLED_SECS;
+}
+
+bool
 capsule_is_settled(const struct stat *st)
 {
 	struct timespec	now;
 
 	if (clock_gettime(CLOCK_REALTIME_COARSE, &now) == -1)
 		return false;
-	now.tv_sec -= CAPSULE_SETTLED_SECS;
-	return st->st_mtim.tv_sec < now.tv_sec &&
-	    st->st_ctim.tv_sec < now.tv_sec;
+	now.tv_sec += capsule_clock_skew;
+	return !capsule_time_is_near(&st->st_mtim, now.tv_sec) &&
+	    !capsule_time_is_near(&st->st_ctim, now.tv_sec);
 }
 
 /*

@@ -129,8 +129,28 @@ serve_log_render(const struct serve_ctx *sc, const char *url,
 }
 
 /*
+ * The post rendered for url from the file described by st, if this
+ * worker keeps one.  A render of a version that had not settled serves
+ * until that version settles, and is then made again, once.
+ */
+static struct cache_entry *
+serve_find_post(const struct serve_ctx *sc, const struct stat *st,
+    const char *url)
+{
+	struct cache_entry	*e;
+
+	if ((e = cache_find(sc->cache, st, url)) != NULL && e->provisional &&
+	    capsule_is_settled(st)) {
+		cache_drop(sc->cache, e);
+		return NULL;
+	}
+	return e;
+}
+
+/*
  * The rendered post behind an open .md file: from this worker's cache, or
- * read and rendered now (and its findings logged, once per version).
+ * read and rendered now (and its findings logged, once per version, or
+ * twice when it was new).
  */
 static struct cache_entry *
 serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
@@ -144,7 +164,7 @@ serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
 	unsigned long		 failed;
 	int			 rc;
 
-	if ((e = cache_find(sc->cache, st, url)) != NULL)
+	if ((e = serve_find_post(sc, st, url)) != NULL)
 		return e;
 	buf_init(&src, POST_MAX_SIZE);
 	memset(&p, 0, sizeof(p));
@@ -178,7 +198,9 @@ serve_rendered(const struct serve_ctx *sc, int fd, const struct stat *st,
 		post_free(&p);
 		return NULL;
 	}
-	return cache_insert(sc->cache, st, url, &p);
+	if ((e = cache_insert(sc->cache, st, url, &p)) != NULL)
+		e->provisional = !capsule_is_settled(st);
+	return e;
 }
 
 /* The answer for a rendered post, or for one that could not be (NULL). */
@@ -229,7 +251,7 @@ serve_cached_post(const struct serve_ctx *sc, const struct gemini_request *req)
 	if (capsule_stat_post(sc->capsule, req->path, req->path_len,
 	    &st) == -1)
 		return NULL;
-	return cache_find(sc->cache, &st, req->path);
+	return serve_find_post(sc, &st, req->path);
 }
 
 /* The published posts of a directory (or the capsule), for feed pages. */
@@ -277,6 +299,11 @@ serve_note_dep(struct serve_posts *sp, const char *url, const struct stat *st)
 
 	if (!sp->keep_deps || sp->partial)
 		return;
+	/* Its stat could not show a second edit within the same tick. */
+	if (!capsule_is_settled(st)) {
+		sp->partial = true;
+		return;
+	}
 	if (sp->ndeps == sp->depcap) {
 		sp->depcap = sp->depcap ? sp->depcap * 2 : 16;
 		nv = mem_realloc(sp->deps, sp->depcap * sizeof(*nv));
@@ -634,9 +661,9 @@ serve_keep_listing(const struct serve_ctx *sc, const char *url,
 }
 
 /*
- * Read a small file once into the cache; NULL (nothing kept) when it
- * could not be read as one version, and the open descriptor is then
- * streamed as for a large file.
+ * Read a small file once into the cache; NULL (nothing kept) when its
+ * version is not settled or it could not be read as one version, and the
+ * open descriptor is then streamed as for a large file.
  */
 static struct cache_entry *
 serve_keep_file(const struct serve_ctx *sc, const char *url,
@@ -646,7 +673,7 @@ serve_keep_file(const struct serve_ctx *sc, const char *url,
 	struct buf		 data;
 	struct stat		 after;
 
-	if (o->size > CACHE_FILE_MAX)
+	if (o->size > CACHE_FILE_MAX || !capsule_is_settled(&o->st))
 		return NULL;
 	/* Room past the cap so that the read of a full-size file sees EOF. */
 	buf_init(&data, CACHE_FILE_MAX + 4096);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capsule.h"
@@ -298,6 +299,46 @@ test_listing_survives_allocation_failure(void)
 	buf_free(&err);
 }
 
+/* A stat whose modification and change times are now plus m and c s. */
+static struct stat
+stat_at(time_t m, time_t c)
+{
+	struct stat	st;
+	struct timespec	now;
+
+	/* The clock capsule_is_settled reads. */
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &now) == -1)
+		abort();
+	memset(&st, 0, sizeof(st));
+	st.st_mtim.tv_sec = now.tv_sec + m;
+	st.st_ctim.tv_sec = now.tv_sec + c;
+	return st;
+}
+
+/* Settled: both times more than a second away from now, either way. */
+static void
+test_settled_times(void)
+{
+	struct stat	st;
+
+	st = stat_at(0, 0);
+	CHECK(!capsule_is_settled(&st));
+	st = stat_at(-30, -30);
+	CHECK(capsule_is_settled(&st));
+	/* Set back by touch: the change time still says just now. */
+	st = stat_at(-30, 0);
+	CHECK(!capsule_is_settled(&st));
+	/* Ahead of the clock: the next edit stamps another time. */
+	st = stat_at(3600, -30);
+	CHECK(capsule_is_settled(&st));
+	st = stat_at(1, -30);
+	CHECK(!capsule_is_settled(&st));
+	capsule_skew_clock(30);
+	st = stat_at(0, 0);
+	CHECK(capsule_is_settled(&st));
+	capsule_skew_clock(0);
+}
+
 int
 main(void)
 {
@@ -315,6 +356,7 @@ main(void)
 	RUN(test_mime_types);
 	RUN(test_missing_root_names_path);
 	RUN(test_listing_survives_allocation_failure);
+	RUN(test_settled_times);
 	rc = CHECK_SUMMARY();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", root, outside);
 	if (system(cmd) != 0)

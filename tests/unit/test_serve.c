@@ -14,6 +14,12 @@
 #include "mem.h"
 #include "serve.h"
 
+/*
+ * Seconds the clock that tells settled files from fresh ones is moved on
+ * by, so that what a test writes can be kept at once.
+ */
+#define TEST_SKEW	10
+
 static char		 root[64];
 static struct capsule	 cap;
 static struct cache	 cache;
@@ -206,15 +212,23 @@ test_static_file_cached(void)
 	CHECK(from_cache("/", "# Home\n"));
 }
 
-/* The header and body of the next answer for path, as one string. */
+/*
+ * The header and body of the next answer for path, as one string, the
+ * body read from the descriptor when the file is streamed.
+ */
 static const char *
 answer(const char *path)
 {
 	static char	out[512];
 	struct response	r;
 	const char	*h = get(path, &r);
+	int		n;
+	ssize_t		got;
 
-	snprintf(out, sizeof(out), "%s|%s", h, r.body.p ? r.body.p : "");
+	n = snprintf(out, sizeof(out), "%s|%s", h, r.body.p ? r.body.p : "");
+	if (r.fd != -1 && n >= 0 && (size_t)n < sizeof(out) &&
+	    (got = pread(r.fd, out + n, sizeof(out) - (size_t)n - 1, 0)) > 0)
+		out[n + got] = '\0';
 	response_free(&r);
 	return out;
 }
@@ -362,6 +376,8 @@ test_listing_cached_until_directory_changes(void)
 	unsigned long	hits;
 	bool		hit;
 
+	/* This test is about fresh directories: the real clock. */
+	capsule_skew_clock(0);
 	snprintf(path, sizeof(path), "%s/list", root);
 	CHECK(mkdir(path, 0755) == 0);
 	put("list/a.gmi", "a\n");
@@ -399,6 +415,7 @@ test_listing_cached_until_directory_changes(void)
 	put("list/index.gmi", "# List index\n");
 	CHECK_STR("20 text/gemini; charset=utf-8; lang=en|# List index\n",
 	    answer("/list/"));
+	capsule_skew_clock(TEST_SKEW);
 }
 
 /*
@@ -822,6 +839,64 @@ test_vhosts(void)
 	EVP_PKEY_free(k);
 }
 
+/* The entry the last answer used or made. */
+static const struct cache_entry *
+newest(void)
+{
+	return cache.head;
+}
+
+/*
+ * A file changed less than a second ago is streamed, not kept; a post is
+ * kept until its version settles and then rendered again, once; a feed
+ * with such a post is not kept.  A second edit within the same tick of
+ * the clock could leave their stat as it was.
+ */
+static void
+test_fresh_versions_not_kept(void)
+{
+	struct response	r;
+	size_t		count;
+	unsigned long	hits;
+	bool		hit;
+
+	capsule_skew_clock(0);
+	mkdir_in(root, "fresh");
+	put("fresh/page.gmi", "# Fresh page\n");
+	put("fresh/p.md", "---\ntitle: Fresh\ndate: 2026-03-04\n---\nnew\n");
+	count = cache.count;
+	hits = cache.hits;
+	CHECK_STR("20 text/gemini; charset=utf-8; lang=en",
+	    get("/fresh/page.gmi", &r));
+	/* Streamed from the descriptor, as a file too large to keep. */
+	CHECK(r.fd != -1 && r.body.len == 0);
+	response_free(&r);
+	CHECK(gopher_has("/fresh/page.gmi", "Fresh page", &hit) && !hit);
+	CHECK(cache.count == count && cache.hits == hits);
+	CHECK(strstr(answer("/fresh/p.gmi"), "# Fresh\n") != NULL);
+	CHECK(cache.count == count + 1 && newest()->provisional);
+	CHECK(from_cache("/fresh/p.gmi", "# Fresh\n"));
+	CHECK(newest()->provisional);
+	/* Settled: the post is rendered once more, the file kept. */
+	capsule_skew_clock(TEST_SKEW);
+	CHECK(strstr(answer("/fresh/p.gmi"), "# Fresh\n") != NULL);
+	CHECK(cache.count == count + 1 && !newest()->provisional);
+	CHECK(strcmp(newest()->url, "/fresh/p.gmi") == 0);
+	CHECK(from_cache("/fresh/p.gmi", "# Fresh\n"));
+	CHECK(strstr(answer("/fresh/page.gmi"), "# Fresh page\n") != NULL);
+	CHECK(from_cache("/fresh/page.gmi", "# Fresh page\n"));
+	/* A feed of a settled directory with a post edited just now. */
+	wait_settled("fresh");
+	put("fresh/p.md", "---\ntitle: Fresher\ndate: 2026-03-04\n---\nnew\n");
+	capsule_skew_clock(0);
+	CHECK(strstr(answer("/fresh/"), " - Fresher\n") != NULL);
+	CHECK(!newest()->is_listing);
+	capsule_skew_clock(TEST_SKEW);
+	CHECK(strstr(answer("/fresh/"), " - Fresher\n") != NULL);
+	CHECK(newest()->is_listing);
+	CHECK(from_cache("/fresh/", " - Fresher\n"));
+}
+
 int
 main(void)
 {
@@ -829,6 +904,9 @@ main(void)
 	int	rc;
 
 	setup();
+	/* Every file written from here on counts as settled, unless a test
+	 * is about fresh ones. */
+	capsule_skew_clock(TEST_SKEW);
 	RUN(test_post_and_draft);
 	RUN(test_feed_twice_sees_every_post);
 	RUN(test_tags_search_atom);
@@ -841,6 +919,7 @@ main(void)
 	RUN(test_gopher_files_cached);
 	RUN(test_cached_post_gives_way);
 	RUN(test_feed_kept_until_a_post_changes);
+	RUN(test_fresh_versions_not_kept);
 	RUN(test_vhosts);
 	rc = CHECK_SUMMARY();
 	cache_free(&cache);
