@@ -15,8 +15,9 @@
 #
 #   capsuled  one worker under callgrind, its counters zeroed after a
 #             warm-up, then one load client thread with 2 connections
-#             for BENCH_SECONDS (5) per mode; divided by the requests
-#             its access log counts
+#             for BENCH_SECONDS (5) per mode (full handshakes on the page,
+#             then on the rendered post, resumed sessions on the page);
+#             divided by the requests its access log counts
 #   floor     bench/tls_floor -k MODE under callgrind, counting only the
 #             server's calls of the measured connections
 #
@@ -115,10 +116,10 @@ done
 worker=$(pgrep -P "$vg_pid" | head -n 1)
 [ -n "$worker" ] || die "no capsuled worker under callgrind"
 
-request='gemini://localhost/page.gmi\r\n'
+# load MODE SECONDS PAGE: loadclient's full or resume mode on one page.
 load() {
 	"$loadclient" -T 1 -c 2 -d "$2" -m "$1" -e 20 127.0.0.1 1965 \
-	    "$request" >"$tmp/load.out" 2>&1 ||
+	    "gemini://localhost/$3\r\n" >"$tmp/load.out" 2>&1 ||
 	    { cat "$tmp/load.out" >&2; die "loadclient failed ($1)"; }
 	grep -q '^errors: 0$' "$tmp/load.out" ||
 	    { cat "$tmp/load.out" >&2; die "loadclient saw errors ($1)"; }
@@ -135,15 +136,16 @@ served() {
 	echo "$n"
 }
 
-# One mode on the worker: zero its counters, load it, dump them.
+# capsuled_count NAME MODE PAGE: zero the worker's counters, load it,
+# dump them.
 dumps=0
 capsuled_count() {
 	local before after
-	load "$1" 1
+	load "$2" 1 "$3"
 	before=$(served)
 	callgrind_control -z "$worker" >/dev/null 2>&1 ||
 	    die "callgrind_control could not zero the worker's counters"
-	load "$1" "$secs"
+	load "$2" "$secs" "$3"
 	after=$(served)
 	callgrind_control -d "$worker" >/dev/null 2>&1 ||
 	    die "callgrind_control could not dump the worker's counters"
@@ -176,8 +178,9 @@ by_object() {
 	    } END { for (o in sum) printf "%s %.0f\n", o, sum[o] }'
 }
 
-capsuled_count full
-capsuled_count resume
+capsuled_count full full page.gmi
+capsuled_count post full post.gmi
+capsuled_count resume resume page.gmi
 floor_count full
 floor_count resumed
 
@@ -204,7 +207,8 @@ row() {
 	    "$(kilo "$(per "$rest" "$n")")" "$n"
 }
 
-echo "instructions per request (callgrind, user space only): page.gmi, 4.4 KB"
+echo "instructions per request (callgrind, user space only): page.gmi, 4.4 KB;"
+echo "post: the same text as post.md, rendered and kept"
 echo "capsuled: $("$capsuled" -V | head -n 1), 1 worker; $(openssl version)"
 echo
 printf '%-7s %-9s %9s %9s %9s %9s %9s %9s %9s %9s\n' mode server "in all" \
@@ -219,6 +223,11 @@ for mode in full resume; do
 	row "$mode" floor "$tmp/floor-$fmode.cg" "$floor_n"
 	flo=$(cat "$tmp/last")
 	printf '%-7s %-9s %8sx\n' "$mode" "vs floor" "$(ratio "$cap" "$flo")"
+	[ "$mode" = full ] || continue
+	n=$(cat "$tmp/requests-post")
+	[ "$n" -gt 0 ] || die "no request served in mode post"
+	row post capsuled "$tmp/capsuled-post.cg" "$n"
+	printf '%-7s %-9s %8sx\n' post "vs page" "$(ratio "$(cat "$tmp/last")" "$cap")"
 done
 echo
 echo "own: capsuled's code (or tls_floor's, nearly none); other: the"
