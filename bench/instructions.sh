@@ -105,14 +105,8 @@ valgrind --tool=callgrind --trace-children=yes \
     --callgrind-out-file="$tmp/capsuled.%p.cg" \
     "$capsuled" -f -c "$tmp/capsuled.yaml" >"$tmp/capsuled.log" 2>&1 &
 vg_pid=$!
-for _ in $(seq 300); do
-	[ -n "$(ss -Hltn 'sport = :1965')" ] && break
-	kill -0 "$vg_pid" 2>/dev/null ||
-	    { cat "$tmp/capsuled.log" >&2; die "capsuled exited at start-up"; }
-	sleep 0.1
-done
-[ -n "$(ss -Hltn 'sport = :1965')" ] ||
-    { cat "$tmp/capsuled.log" >&2; die "capsuled is not listening after 30 s"; }
+# Under valgrind, start-up takes a few seconds more.
+wait_port capsuled "$vg_pid" 1965 "$tmp/capsuled.log" 30
 worker=$(pgrep -P "$vg_pid" | head -n 1)
 [ -n "$worker" ] || die "no capsuled worker under callgrind"
 

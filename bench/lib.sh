@@ -40,6 +40,28 @@ bench_cert() {
 	    { cat "$1/openssl.log" >&2; die "openssl could not make a certificate"; }
 }
 
+# wait_port NAME PID PORT LOG [SECONDS]: poll until PORT is listening,
+# and fail with the server's log if the server exits first or takes more
+# than SECONDS (10).  ss reads the kernel's socket table, so no
+# connection disturbs the server (Gophernicus would fork for a probe).
+wait_port() {
+	local name=$1 pid=$2 port=$3 log=$4 secs=${5:-10} _
+	for _ in $(seq $((secs * 10))); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "$bench_name: $name exited at start-up; its log:" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		if [ -n "$(ss -Hltn "sport = :$port")" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "$bench_name: $name is not listening on port $port after $secs s; its log:" >&2
+	cat "$log" >&2
+	exit 1
+}
+
 # The one argument every benchmark takes: --smoke, each setting once and
 # short, as an end-to-end check.
 # smoke is read by the scripts that source this file.

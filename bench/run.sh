@@ -79,28 +79,6 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# wait_port NAME PID PORT LOG: poll until PORT is listening, and fail with
-# the server's log if the server exits first or takes more than 10 s.
-# ss reads the kernel's socket table, so no connection disturbs the
-# server (Gophernicus would fork for a probe).
-wait_port() {
-	local name=$1 pid=$2 port=$3 log=$4 i
-	for i in $(seq 100); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			echo "bench/run.sh: $name exited at start-up; its log:" >&2
-			cat "$log" >&2
-			exit 1
-		fi
-		if [ -n "$(ss -Hltn "sport = :$port")" ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench/run.sh: $name is not listening on port $port after 10 s; its log:" >&2
-	cat "$log" >&2
-	exit 1
-}
-
 # The same capsule for every server, copied so that nothing a server does
 # can touch the repository's copy.
 cp -R bench/content "$tmp/capsule"

@@ -631,33 +631,41 @@ capsule_stat_rel(const struct capsule *c, const char *rel, mode_t kind,
 	return 0;
 }
 
+/* Room for a relative path with the index.gmi a lookup adds to it. */
+#define CAPSULE_SERVED_MAX	(CAPSULE_PATH_MAX + sizeof("/index.gmi"))
+
 /*
- * For a path ending in '/', put the index.gmi a lookup serves after rel
- * (n bytes long).  Returns rel's new length.
+ * The relative path of the file a lookup of path serves into rel
+ * (CAPSULE_SERVED_MAX bytes), n bytes long: for a path ending in '/',
+ * the directory's index.gmi.  Returns 0, or -1 with errno.
  */
-static size_t
-capsule_rel_index(const char *path, size_t path_len, char *rel, size_t n)
+static int
+capsule_rel_served(const char *path, size_t path_len, char *rel, size_t *n)
 {
 	static const char	index[] = "/index.gmi";
-	const char		*add = n > 0 ? index : index + 1;
-	size_t			 m = strlen(add);
+	const char		*add;
+	size_t			 m;
 
+	if (capsule_rel_path(path, path_len, rel, n) == -1)
+		return -1;
 	if (path[path_len - 1] != '/')
-		return n;
-	memcpy(rel + n, add, m + 1);
-	return n + m;
+		return 0;
+	add = *n > 0 ? index : index + 1;
+	m = strlen(add);
+	memcpy(rel + *n, add, m + 1);
+	*n += m;
+	return 0;
 }
 
 int
 capsule_stat_file(const struct capsule *c, const char *path, size_t path_len,
     struct stat *st)
 {
-	char	rel[CAPSULE_PATH_MAX + sizeof("/index.gmi")];
+	char	rel[CAPSULE_SERVED_MAX];
 	size_t	n;
 
-	if (capsule_rel_path(path, path_len, rel, &n) == -1)
+	if (capsule_rel_served(path, path_len, rel, &n) == -1)
 		return -1;
-	capsule_rel_index(path, path_len, rel, n);
 	return capsule_stat_rel(c, rel, S_IFREG, st);
 }
 
@@ -665,12 +673,11 @@ int
 capsule_stat_post(const struct capsule *c, const char *path, size_t path_len,
     struct stat *st)
 {
-	char	rel[CAPSULE_PATH_MAX + sizeof("/index.gmi")];
+	char	rel[CAPSULE_SERVED_MAX];
 	size_t	n;
 
-	if (capsule_rel_path(path, path_len, rel, &n) == -1)
+	if (capsule_rel_served(path, path_len, rel, &n) == -1)
 		return -1;
-	n = capsule_rel_index(path, path_len, rel, n);
 	if (!capsule_has_suffix(rel, n, ".gmi")) {
 		errno = ENOENT;
 		return -1;

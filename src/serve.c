@@ -587,15 +587,6 @@ serve_file_bytes(const struct serve_ctx *sc, const struct gemini_request *req,
 		serve_status(r, GEMINI_TEMPORARY_FAILURE, "Out of memory");
 }
 
-/*
- * A small file or a generated listing served before, from this worker's
- * cache: one stat and no descriptor.  The entry was filled from a file
- * (or directory) capsule_resolve opened beneath the root (no dotfile, no
- * way out by ".." or a link), so when the stat finds the very same inode
- * unchanged (size and times: renaming or linking it changes its ctime),
- * its bytes are what that lookup would give now.  Anything else,
- * including a file gone, takes the long way (NULL).
- */
 /* True when every post a kept feed page was made from is as it was. */
 static bool
 serve_deps_current(const struct serve_ctx *sc, const struct cache_entry *e)
@@ -610,6 +601,15 @@ serve_deps_current(const struct serve_ctx *sc, const struct cache_entry *e)
 	return true;
 }
 
+/*
+ * A small file or a generated page served before, from this worker's
+ * cache: one stat (and one per post for a feed page) and no descriptor.  The entry was filled from a file
+ * (or directory) capsule_resolve opened beneath the root (no dotfile, no
+ * way out by ".." or a link), so when the stat finds the very same inode
+ * unchanged (size and times: renaming or linking it changes its ctime),
+ * its bytes are what that lookup would give now.  Anything else,
+ * including a file gone, takes the long way (NULL).
+ */
 static struct cache_entry *
 serve_cached_entry(const struct serve_ctx *sc, const struct gemini_request *req)
 {
